@@ -1,0 +1,4 @@
+"""Models: baselines (:mod:`.baselines`) and, chapter by chapter, the papers' networks."""
+from .baselines import TagLogistic
+
+__all__ = ["TagLogistic"]

@@ -1,0 +1,119 @@
+"""The project's own contracts: set-up files agree, notebooks are paired, CI runs the README's command."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+NOTEBOOK_SOURCES = sorted((PROJECT / "notebooks").glob("*.py"))
+
+
+def _requirements() -> dict[str, str]:
+    pins = {}
+    for n, line in enumerate((PROJECT / "requirements.txt").read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+\-]+)", line)
+        assert m, f"requirements.txt line {n} is not an exact pin: {line!r}"
+        pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def _environment_pins() -> dict[str, str]:
+    env = yaml.safe_load((PROJECT / "environment.yml").read_text())
+    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(pip_sections) == 1, "environment.yml must have exactly one pip section"
+    pins = {}
+    for spec in pip_sections[0]:
+        name, _, version = spec.partition("==")
+        assert version, f"environment.yml pip entry {spec!r} is not an exact pin"
+        pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_requirements_and_environment_agree():
+    req, env = _requirements(), _environment_pins()
+    assert req == env, f"only in requirements.txt: {set(req.items()) - set(env.items())}; only in environment.yml: {set(env.items()) - set(req.items())}"
+
+
+def test_issue_pins_and_packages_present():
+    req = _requirements()
+    assert req["torch"] == "2.14.1" and req["torchvision"] == "0.29.1"
+    assert req["jupyter-book"].startswith("1."), "the design card's _config.yml is Jupyter Book 1 style"
+    for name in ("jupytext", "papermill", "nbval", "pytest", "matplotlib", "seaborn", "gensim",
+                 "numpy", "scipy", "pandas", "scikit-learn", "tqdm"):
+        assert name in req, f"{name} missing from requirements.txt"
+
+
+def test_constraints_lock_covers_requirements():
+    lock = {}
+    for line in (PROJECT / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            lock[name.strip().lower().replace("_", "-")] = version.strip()
+    for name, version in _requirements().items():
+        assert lock.get(name.replace("_", "-")) == version, f"constraints.txt disagrees on {name}"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (PROJECT / "README.md").read_text()
+    commands = re.findall(r"^make (\w+)$", readme, flags=re.M)
+    assert commands[:2] == ["book", "test"], f"README must open with `make book` and `make test`, found {commands}"
+    ci = (PROJECT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, flags=re.M)
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda p: p.name)
+def test_notebook_pair_in_sync(source: Path):
+    """The .py percent file is the source; the committed .ipynb must hold the same cells."""
+    paired = source.with_suffix(".ipynb")
+    assert paired.exists(), f"{source.name} has no paired {paired.name}"
+    py_cells = jupytext.read(source).cells
+    nb_cells = nbformat.read(paired, as_version=4).cells
+    assert [(c.cell_type, c.source.strip()) for c in py_cells] == [
+        (c.cell_type, c.source.strip()) for c in nb_cells
+    ], f"{source.name} and {paired.name} differ: run `make notebooks`"
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda p: p.name)
+def test_notebook_has_checked_parameters(source: Path):
+    nb = jupytext.read(source)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    names = set(re.findall(r"^(\w+)\s*=", tagged[0].source, flags=re.M))
+    assert {"dataset", "data_root", "seed", "splits", "device", "quick"} <= names
+    assert "guard.declare(globals())" in tagged[0].source
+    idx = nb.cells.index(tagged[0])
+    assert "guard.check(" in nb.cells[idx + 1].source, "the cell after the parameters checks them"
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda p: p.name)
+def test_committed_notebook_executed_cleanly(source: Path):
+    nb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    assert all(counts), f"{source.with_suffix('.ipynb').name} has unexecuted cells"
+    assert counts == sorted(counts), "cells were executed out of order"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"committed notebook contains errors: {[e.ename for e in errors]}"
+
+
+def test_book_toc_lists_every_notebook():
+    toc = (PROJECT / "book" / "_toc.yml").read_text()
+    for source in NOTEBOOK_SOURCES:
+        assert f"notebooks/{source.stem}" in toc, f"{source.stem} is not in book/_toc.yml"
+
+
+def test_no_shared_data_tracked():
+    files = subprocess.run(["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True, check=True).stdout.split()
+    pattern = re.compile(r"(^|/)(meta/tags/tags\d+\.txt|Groundtruth\.zip|captions_\w+\.json|instances_\w+\.json)$")
+    assert not [f for f in files if pattern.search(f)]
+    big = [f for f in files if (PROJECT / f).is_file() and (PROJECT / f).stat().st_size > 4 * 2**20]
+    assert not big, f"files over 4 MiB are tracked: {big}"

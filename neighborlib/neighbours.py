@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -110,8 +110,7 @@ class NeighbourTable:
         if iso.shape != (idx.shape[0],):
             raise ValueError(f"isolated must have shape ({idx.shape[0]},), got {iso.shape}")
         for name, arr in (("indices", idx), ("distances", dist), ("isolated", iso)):
-            if arr.flags.writeable and arr.base is not None:
-                arr = arr.copy()  # never freeze an array the caller still writes to
+            arr = arr.copy()  # own, read-only arrays: never freeze an array the caller writes to
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
@@ -220,7 +219,12 @@ def _check_block_size(block_size: int) -> int:
 
 
 def _fill_zero_similarity(
-    n_have: np.ndarray, have_cols: np.ndarray, have_rows: np.ndarray, self_cols: np.ndarray | None, M: int, C: int
+    n_have: np.ndarray,
+    have_cols: np.ndarray,
+    have_rows: np.ndarray,
+    self_cols: np.ndarray | None,
+    M: int,
+    C: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lowest-index candidates for rows with fewer than ``M`` nonzero-similarity neighbours.
 
@@ -437,7 +441,8 @@ def _jaccard_torch(
         nq = torch.from_numpy(nq_all[r0:r1]).to(device)
         union = nq[:, None] + nc[None, :] - inter
         # 0/0 (both empty) -> similarity 0; otherwise the same float64 division as the CPU path
-        sim = torch.where(union > 0, inter / union.clamp_min(1.0), torch.zeros((), dtype=torch.float64, device=device))
+        zero = torch.zeros((), dtype=torch.float64, device=device)
+        sim = torch.where(union > 0, inter / union.clamp_min(1.0), zero)
         out_idx[r0:r1], out_dist[r0:r1] = _torch_topm(1.0 - sim, M, r0, self_mode)
         if bar is not None:
             bar.update(r1 - r0)
@@ -538,8 +543,10 @@ def cosine_neighbours(
     distances range over ``[0, 2]``, so a zero-norm candidate (distance 1) ranks ahead of
     negatively correlated ones. Rows are normalised in float64 and compared with one matrix
     product per block (``block_size`` rows; ``None``: ``DEFAULT_MAX_DENSE_ELEMENTS // C``).
-    Exact float ties are rare here; distances may differ in the last bits between backends
-    or block sizes (different summation order of the products).
+    Distances are clipped to ``[0, 2]`` (no negative rounding noise on duplicates).
+    Exact float ties are rare here; distances may
+    differ in the last bits between backends or block sizes (different summation order of
+    the products), which can swap candidates whose distances agree to ~1e-16.
     """
     Xq = _as_dense(queries, "queries")
     self_mode = candidates is None
@@ -562,12 +569,12 @@ def cosine_neighbours(
             tc = torch.from_numpy(Uc).to(dev)
         for r0, r1 in _dense_blocks(Q, C, block_size):
             if kind == "numpy":
-                dist = 1.0 - Uq[r0:r1] @ Uc.T
+                dist = np.clip(1.0 - Uq[r0:r1] @ Uc.T, 0.0, 2.0)
                 if excl:
                     dist[np.arange(r1 - r0), np.arange(r0, r1)] = np.inf
                 out_idx[r0:r1], out_dist[r0:r1] = _select_dense(dist, M)
             else:
-                dist = 1.0 - torch.from_numpy(Uq[r0:r1]).to(dev) @ tc.T
+                dist = (1.0 - torch.from_numpy(Uq[r0:r1]).to(dev) @ tc.T).clamp_(0.0, 2.0)
                 out_idx[r0:r1], out_dist[r0:r1] = _torch_topm(dist, M, r0, excl)
             if bar is not None:
                 bar.update(r1 - r0)

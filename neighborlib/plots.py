@@ -47,7 +47,8 @@ def plot_label_neighbour_curve(
     ax.axhline(base_rate, color="grey", linestyle="--", label="base rate (random image)")
     ax.set_xlabel("k (rank of the metadata neighbour)")
     ax.set_ylabel("P(k-th neighbour has label | image has it)\nmean over labels")
-    ax.set_ylim(0, 1)
+    top = max([base_rate] + [float(np.nanmax(np.nanmean(c, axis=0))) for c in curves.values()])
+    ax.set_ylim(0, min(1.0, 1.15 * top))
     ax.legend(frameon=True)
     data_badge(ax, synthetic)
     return ax

@@ -23,12 +23,13 @@ def _mean_median(counts: np.ndarray) -> tuple[float, float]:
     return float(np.mean(counts)), float(np.median(counts))
 
 
-def dataset_statistics(labels: np.ndarray, metadata: sp.spmatrix, name: str = "") -> pd.Series:
+def dataset_statistics(labels: np.ndarray, metadata: sp.spmatrix | None, name: str = "") -> pd.Series:
     """LTN Table 1 statistics for one dataset.
 
     Args:
         labels: ``(N, L)`` binary label matrix.
-        metadata: ``(N, τ)`` binary metadata matrix (e.g. :meth:`Vocabulary.encode`).
+        metadata: ``(N, τ)`` binary metadata matrix (e.g. :meth:`Vocabulary.encode`),
+            or ``None`` for a labels-only dataset (the tag rows are then NaN).
         name: the Series name (a column of the book's table).
 
     Returns:
@@ -38,18 +39,24 @@ def dataset_statistics(labels: np.ndarray, metadata: sp.spmatrix, name: str = ""
         tags used at least once).
     """
     labels = np.asarray(labels)
-    z = sp.csr_matrix(metadata)
-    if z.shape[0] != labels.shape[0]:
-        raise ValueError(f"labels has {labels.shape[0]} rows but metadata has {z.shape[0]}")
-    z = (z > 0).astype(np.int64)
-    tags_per_image = np.asarray(z.sum(axis=1)).ravel()
-    images_per_tag = np.asarray(z.sum(axis=0)).ravel()
-    images_per_tag = images_per_tag[images_per_tag > 0]
+    nan = float("nan")
+    if metadata is None:
+        tags_per_image = images_per_tag = np.zeros(0)
+        vocabulary_size, untagged = nan, nan
+    else:
+        z = sp.csr_matrix(metadata)
+        if z.shape[0] != labels.shape[0]:
+            raise ValueError(f"labels has {labels.shape[0]} rows but metadata has {z.shape[0]}")
+        z = (z > 0).astype(np.int64)
+        tags_per_image = np.asarray(z.sum(axis=1)).ravel()
+        images_per_tag = np.asarray(z.sum(axis=0)).ravel()
+        images_per_tag = images_per_tag[images_per_tag > 0]
+        vocabulary_size, untagged = z.shape[1], int((tags_per_image == 0).sum())
     rows = {
         "images": labels.shape[0],
         "labels": labels.shape[1],
-        "tag vocabulary (τ)": z.shape[1],
-        "images without tags": int((tags_per_image == 0).sum()),
+        "tag vocabulary (τ)": vocabulary_size,
+        "images without tags": untagged,
     }
     for what, counts in (
         ("labels per image", labels.sum(axis=1)),

@@ -36,6 +36,11 @@ def test_dataset_validation_and_subset():
     np.testing.assert_array_equal(sub.labels, [[1, 1], [1, 0]])
     np.testing.assert_array_equal(ds.has_metadata("tags"), [True, False, True])
     assert ds.with_labels(["b"]).labels[:, 0].tolist() == [0, 1, 1]
+    with_extras = SocialImageDataset(
+        "toy", ds.ids, ds.label_names, ds.labels, ds.metadata, extras={"owner": np.array([5, 6, 7]), "version": 2}
+    )
+    assert with_extras.subset([2, 0]).extras["owner"].tolist() == [7, 5]
+    assert with_extras.subset([2, 0]).extras["version"] == 2
     assert ds.combined_tokens(["tags", "groups"])[0] == ("tags:x", "tags:y", "groups:g1")
     with pytest.raises(KeyError, match="no metadata kind 'sets'"):
         ds.tokens("sets")

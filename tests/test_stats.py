@@ -21,6 +21,12 @@ def test_dataset_statistics_hand_example():
     assert s["images per tag (mean)"] == pytest.approx(1.5) and s["images per tag (median)"] == 1.5
 
 
+def test_dataset_statistics_labels_only():
+    s = dataset_statistics(np.array([[1, 0], [1, 1], [0, 0], [1, 0]]), None, name="labels only")
+    assert s["images"] == 4 and s["labels per image (median)"] == 1.0 and s["images per label (mean)"] == 2.0  # labels on 3 and 1 images
+    assert np.isnan(s["tags per image (mean)"]) and np.isnan(s["tag vocabulary (τ)"])
+
+
 def test_curve_matches_loop():
     rng = np.random.default_rng(0)
     labels = (rng.random((60, 5)) < 0.3).astype(np.uint8)

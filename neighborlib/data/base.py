@@ -141,7 +141,14 @@ class SocialImageDataset:
             labels=self.labels[idx],
             metadata={k: [v[i] for i in idx] for k, v in self.metadata.items()},
             image_paths=None if self.image_paths is None else tuple(self.image_paths[i] for i in idx),
+            extras={k: self._subset_extra(v, idx) for k, v in self.extras.items()},
         )
+
+    def _subset_extra(self, value: object, idx: np.ndarray) -> object:
+        """Per-image arrays in ``extras`` (first axis of length N) follow the subset; the rest is kept."""
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == len(self):
+            return value[idx]
+        return value
 
     def with_labels(self, label_names: Sequence[str]) -> "SocialImageDataset":
         """Keep only the named label columns (e.g. MIRFlickr's 24 potential labels)."""

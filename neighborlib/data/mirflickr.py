@@ -276,6 +276,8 @@ def load_mirflickr25k(
         f"MIRFlickr-25K (real): {n_images:,} images, {len(names)} labels, user tags for "
         f"{n_tagged:,} images ({n_files:,} tag files), {photos} - {root}"
     )
+    if errata:
+        description += f"; {len(errata)} known data errata handled (see extras['errata'])"
     return SocialImageDataset(
         name="mirflickr25k",
         ids=np.arange(1, n_images + 1, dtype=np.int64),

@@ -239,7 +239,8 @@ def _tags_1k(path: Path, data: bytes, taglist: list[str], n: int) -> list[tuple[
         if row.size == 2 * k - 1 and np.isin(row[1::2], (32, 9)).all():
             digits = row[0::2]
         else:  # irregular spacing: split properly
-            digits = np.array([t[:1] if len(t) == 1 else b"?" for t in line.split()], dtype="S1").view(np.uint8)
+            tokens = [t if len(t) == 1 else b"?" for t in line.split()]
+            digits = np.array(tokens, dtype="S1").view(np.uint8)
             if digits.size != k:
                 raise DataFormatError(path, f"expected {k} values (one per tag), got {digits.size}", lineno)
         ok = (digits == 48) | (digits == 49)
@@ -281,7 +282,8 @@ def load_nuswide(
             the official split of ``TrainTestLabels``.
         n_concepts: keep the ``n_concepts`` most frequent concepts (positives over all
             images, ties in list order), columns still in ``Concepts81.txt`` order;
-            81 keeps all (21 gives the common "NUS-WIDE-21" label set).
+            81 (or any number at least the list's length) keeps all; 21 gives the
+            common "NUS-WIDE-21" label set.
         tags: ``"auto"`` (``All_Tags.txt`` if present, else ``AllTags1k.txt`` +
             ``TagList1k.txt``, else none), ``"all_tags"``, ``"1k"`` or ``"none"``.
         image_dir: the photo folder (``<folder>/<file>.jpg`` inside); default
@@ -311,13 +313,15 @@ def load_nuswide(
             f"NUS-WIDE: no concept list {root / 'ConceptsList.zip'} (or {root / 'Concepts81.txt'})"
         )
     concepts = _read_names(hit[0], hit[1](), "concept")
-    if not 1 <= n_concepts <= len(concepts):
-        raise ValueError(f"n_concepts must be in 1..{len(concepts)}, got {n_concepts}")
+    if n_concepts < 1:
+        raise ValueError(f"n_concepts must be positive, got {n_concepts}")
 
     # --- ground truth ---------------------------------------------------------------------
     gt = _source(root, "Groundtruth.zip", ("Groundtruth", ""), ("AllLabels", "TrainTestLabels"))
     if gt is None:
-        raise FileNotFoundError(f"NUS-WIDE: no ground truth {root / 'Groundtruth.zip'} (or Groundtruth/AllLabels/)")
+        raise FileNotFoundError(
+            f"NUS-WIDE: no ground truth {root / 'Groundtruth.zip'} (or Groundtruth/AllLabels/)"
+        )
     gt_at = gt.origin
     have_all, have_tt = gt.has_dir("AllLabels"), gt.has_dir("TrainTestLabels")
     if split == "all" and not have_all:
@@ -395,7 +399,9 @@ def load_nuswide(
         if not folder.is_dir():
             raise FileNotFoundError(f"NUS-WIDE image_dir {folder} is not a folder")
         if keys is None:
-            raise FileNotFoundError(f"NUS-WIDE: photos need the image list {root / 'ImageList' / 'Imagelist.txt'}")
+            raise FileNotFoundError(
+                f"NUS-WIDE: photos need the image list {root / 'ImageList' / 'Imagelist.txt'}"
+            )
     elif keys is not None:
         folder = next((f for f in (root / "Flickr", root / "images") if f.is_dir()), None)
     if folder is not None:
@@ -410,7 +416,9 @@ def load_nuswide(
     if tags != "none":
         tsrc = _source(root, "NUS_WID_Tags.zip", ("NUS_WID_Tags",), ())
         all_tags_file = tsrc.find_name("All_Tags.txt") if tsrc is not None else None
-        k1 = (tsrc.find_name("AllTags1k.txt"), tsrc.find_name("TagList1k.txt")) if tsrc is not None else (None, None)
+        k1 = (None, None)
+        if tsrc is not None:
+            k1 = (tsrc.find_name("AllTags1k.txt"), tsrc.find_name("TagList1k.txt"))
         per_image = None
         if tags in ("auto", "all_tags") and all_tags_file is not None:
             per_image = _all_tags(all_tags_file[0], all_tags_file[1](), n_total)
@@ -442,6 +450,8 @@ def load_nuswide(
     description = (
         f"NUS-WIDE (real): {n:,} images ({split}), {len(label_names)} concepts, {content} - {root}"
     )
+    if errata:
+        description += f"; {len(errata)} known data errata handled (see extras['errata'])"
     return SocialImageDataset(
         name="nuswide",
         ids=ids,

@@ -196,7 +196,7 @@ def _resolve_backend(backend: str, device: Any) -> tuple[str, Any]:
 def _progress(total: int, enabled: bool, desc: str):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="img")
 
@@ -317,11 +317,27 @@ def _select_sparse(
 
 
 def _select_dense(dist: np.ndarray, M: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``M`` by (distance, column) of every row of a dense ``(b, C)`` block."""
+    """Exact top-``M`` by (distance, column) of every row of a dense ``(b, C)`` block.
+
+    ``np.partition`` finds each row's ``M``-th smallest distance ``v``; the row keeps every
+    column with distance ``< v`` and, of those at exactly ``v``, the lowest-index ones until
+    it has ``M``; only those ``M`` are then sorted by ``(distance, column)``. Linear in ``C``
+    per row, instead of sorting all ``C`` entries.
+    """
     b, C = dist.shape
-    counts = np.full(b, C, dtype=np.int64)
-    cols = np.broadcast_to(np.arange(C, dtype=np.int64), (b, C)).ravel()
-    return _select_sparse(counts, cols, dist.ravel(), M, C, None)
+    kth = np.partition(dist, M - 1, axis=1)[:, M - 1 : M]  # (b, 1)
+    below = dist < kth
+    at = dist == kth
+    room = M - below.sum(axis=1)  # how many of the ties at v each row still takes
+    keep = below | at
+    crowded = np.flatnonzero(at.sum(axis=1) > room)  # rows with more ties at v than room
+    if crowded.size:  # keep only the lowest-index ties there
+        at_c = at[crowded]
+        keep[crowded] = below[crowded] | (at_c & (np.cumsum(at_c, axis=1) <= room[crowded, None]))
+    cols = np.nonzero(keep)[1].reshape(b, M)  # row-major, so each row's columns ascend
+    d = np.take_along_axis(dist, cols, axis=1)
+    order = np.lexsort((cols, d), axis=-1)
+    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(d, order, axis=1)
 
 
 # ----------------------------------------------------------------------------- Jaccard

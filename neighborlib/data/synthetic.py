@@ -666,7 +666,7 @@ def render_world(
     paths = tuple(folder / f"im{i + 1}.png" for i in range(world.n_images))
     it: object = range(world.n_images)
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         it = tqdm(it, total=world.n_images, desc="rendering synthetic photos", unit="img")
     for i in it:  # type: ignore[union-attr]

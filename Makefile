@@ -43,7 +43,7 @@ test: venv resources
 notebooks: venv resources
 	@for py in $(NOTEBOOKS); do \
 	  echo "== $$py"; \
-	  $(VENV)/bin/jupytext --sync "$$py" && \
+	  $(PY) -m neighborlib.notebook sync "$$py" && \
 	  $(VENV)/bin/papermill --cwd notebooks "$${py%.py}.ipynb" "$${py%.py}.ipynb" -k python3 || exit 1; \
 	done
 

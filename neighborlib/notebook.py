@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
 from typing import Any, Iterable, Mapping, MutableMapping
 
-__all__ = ["ParameterError", "ParameterGuard", "resolve_device"]
+__all__ = ["ParameterError", "ParameterGuard", "resolve_device", "sync_pair"]
 
 
 class ParameterError(ValueError):
@@ -141,3 +141,42 @@ def resolve_device(device: str) -> str:
         raise ParameterError(f"device {device!r} was asked for, but torch sees no CUDA device")
     torch.device(device)  # raises on malformed names
     return device
+
+
+def sync_pair(source: str | Path) -> Path:
+    """Update a chapter's ``.ipynb`` from its Jupytext ``.py`` source, keeping the outputs.
+
+    The ``.py`` percent file is always the source of cell inputs and tags (``jupytext
+    --sync`` instead picks whichever file is newer, so a freshly executed ``.ipynb``
+    overwrites edits to the ``.py``). Papermill stamps ``tags: []`` on every cell, which
+    would mask tags added in the source, so empty tag lists are dropped before combining.
+
+    Returns:
+        The path of the ``.ipynb`` written.
+    """
+    import jupytext
+    import nbformat
+    from jupytext.combine import combine_inputs_with_outputs
+
+    source = Path(source)
+    if source.suffix != ".py":
+        raise ValueError(f"{source}: the source of a chapter is its .py percent file")
+    target = source.with_suffix(".ipynb")
+    text_nb = jupytext.read(source)
+    if target.exists():
+        executed = nbformat.read(target, as_version=4)
+        for cell in executed.cells:
+            if cell.metadata.get("tags") == []:
+                del cell.metadata["tags"]
+        text_nb = combine_inputs_with_outputs(text_nb, executed, fmt="py:percent")
+    jupytext.write(text_nb, target)
+    return target
+
+
+if __name__ == "__main__":  # python -m neighborlib.notebook sync notebooks/01_*.py
+    import sys
+
+    if len(sys.argv) < 3 or sys.argv[1] != "sync":
+        sys.exit("usage: python -m neighborlib.notebook sync NOTEBOOK.py [...]")
+    for name in sys.argv[2:]:
+        print(f"synced {name} -> {sync_pair(name)}")

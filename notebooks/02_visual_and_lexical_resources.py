@@ -118,7 +118,7 @@ plt.show()
 # under a minute, and all feature extraction in a CI run stays far inside its 10-minute budget.
 # The cell reports what it took on the machine that built this page (a second run reads the cache).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 import time
 
 start = time.perf_counter()

@@ -67,3 +67,24 @@ def test_resolve_device():
     assert resolve_device("auto") in {"cpu", "cuda"}
     with pytest.raises(RuntimeError):
         resolve_device("tpu")
+
+
+def test_sync_pair_takes_inputs_and_tags_from_py_and_keeps_outputs(tmp_path):
+    import nbformat
+
+    from neighborlib.notebook import sync_pair
+
+    py = tmp_path / "ch.py"
+    py.write_text('# %%\nx = 1\nx\n\n# %% tags=["nbval-ignore-output"]\nprint(2)\n', encoding="utf-8")
+    executed = nbformat.v4.new_notebook()
+    first = nbformat.v4.new_code_cell("x = 1\nx", metadata={"tags": []}, execution_count=1)
+    first.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]
+    second = nbformat.v4.new_code_cell("print(2)", metadata={"tags": []}, execution_count=2)  # papermill's empty tags
+    executed.cells = [first, second]
+    nbformat.write(executed, tmp_path / "ch.ipynb")
+    py.touch()
+    out = nbformat.read(sync_pair(py), as_version=4)
+    assert out.cells[0].outputs[0]["data"]["text/plain"] == "1"
+    assert out.cells[1].metadata["tags"] == ["nbval-ignore-output"]
+    with pytest.raises(ValueError, match="source"):
+        sync_pair(tmp_path / "ch.ipynb")

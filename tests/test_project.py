@@ -77,9 +77,13 @@ def test_notebook_pair_in_sync(source: Path):
     assert paired.exists(), f"{source.name} has no paired {paired.name}"
     py_cells = jupytext.read(source).cells
     nb_cells = nbformat.read(paired, as_version=4).cells
-    assert [(c.cell_type, c.source.strip()) for c in py_cells] == [
-        (c.cell_type, c.source.strip()) for c in nb_cells
-    ], f"{source.name} and {paired.name} differ: run `make notebooks`"
+
+    def key(c):  # what must agree: type, source and tags (nbval and papermill read the tags)
+        return c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))
+
+    assert [key(c) for c in py_cells] == [key(c) for c in nb_cells], (
+        f"{source.name} and {paired.name} differ: run `make notebooks`"
+    )
 
 
 @pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda p: p.name)

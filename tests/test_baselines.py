@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from neighborlib.models import TagLogistic
+from neighborlib.models import TagLogistic, knn_vote
 
 
 @pytest.fixture
@@ -58,3 +58,11 @@ def test_unfitted_and_shape_errors(toy):
         TagLogistic().decision_function(Z)
     with pytest.raises(ValueError, match="rows"):
         TagLogistic().fit(Z, Y[:10])
+
+
+def test_knn_vote_hand_example():
+    labels = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
+    scores = knn_vote(np.array([[0, 1, 2], [3, 3, 1]]), labels)
+    np.testing.assert_allclose(scores, [[2 / 3, 1 / 3], [1 / 3, 1.0]])
+    with pytest.raises(ValueError, match="shape"):
+        knn_vote(np.zeros((2, 0), int), labels)

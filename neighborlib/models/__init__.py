@@ -1,4 +1,4 @@
 """Models: baselines (:mod:`.baselines`) and, chapter by chapter, the papers' networks."""
-from .baselines import TagLogistic
+from .baselines import TagLogistic, knn_vote
 
-__all__ = ["TagLogistic"]
+__all__ = ["TagLogistic", "knn_vote"]

@@ -11,7 +11,26 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["TagLogistic"]
+__all__ = ["TagLogistic", "knn_vote"]
+
+
+def knn_vote(neighbour_indices: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The LTN paper's kNN voting baselines: a label's score is the fraction of neighbours carrying it.
+
+    With neighbours found by CNN features this is "CNN kNN voting"; with metadata
+    neighbours, "neighbourhood voting".
+
+    Args:
+        neighbour_indices: ``(Q, k)`` indices into ``labels`` (e.g. training images).
+        labels: ``(N, L)`` binary labels of the candidates.
+
+    Returns:
+        ``(Q, L)`` float64 scores in ``[0, 1]``.
+    """
+    idx = np.asarray(neighbour_indices, dtype=np.int64)
+    if idx.ndim != 2 or idx.shape[1] == 0:
+        raise ValueError(f"neighbour_indices must have shape (Q, k) with k >= 1, got {idx.shape}")
+    return np.asarray(labels, dtype=np.float64)[idx].mean(axis=1)
 
 
 class TagLogistic:

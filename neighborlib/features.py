@@ -87,15 +87,16 @@ import logging
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+
+from .atomic import atomic_write
 
 __all__ = [
     "BACKBONES",
@@ -690,24 +691,6 @@ def _file_size(path: PathLike | None, image_id: object = None) -> int:
         raise _missing(path, image_id) from None
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write via a temporary file in the same folder, then ``os.replace`` it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cache files are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def feature_cache_dir(cache_dir: PathLike | None = None) -> Path:
     """The root of the feature cache: ``cache_dir`` or ``cache_root() / "features"``."""
     if cache_dir is not None:
@@ -830,7 +813,7 @@ def cached_features(
             last_path=files[-1][0] if files else None,
         )
         text = json.dumps(meta, indent=2).encode()
-        _atomic_write(meta_path, lambda f: f.write(text))
+        atomic_write(meta_path, lambda f: f.write(text))
 
     out = np.empty((n, *feature_shape), dtype=dtype)
     missing: list[int] = []
@@ -857,7 +840,7 @@ def cached_features(
                 chunk_ids = None if ids is None else ids[lo:hi]
                 feats = extractor(paths[lo:hi], chunk_ids, progress=bar if bar is not None else False)
                 feats = feats.astype(dtype, copy=False)
-                _atomic_write(folder / f"chunk_{k:05d}.npy", lambda f: np.save(f, feats, allow_pickle=False))
+                atomic_write(folder / f"chunk_{k:05d}.npy", lambda f: np.save(f, feats, allow_pickle=False))
                 out[lo:hi] = feats
         finally:
             if bar is not None:

@@ -52,6 +52,8 @@ from pathlib import Path, PurePosixPath
 from stat import S_IFMT, S_IFREG
 from typing import Iterable, Iterator
 
+from .atomic import atomic_write
+
 __all__ = [
     "ResourceError",
     "UnknownResourceError",
@@ -624,9 +626,8 @@ def _write_manifest(res: Resource, folder: Path, archive: Path, sizes: dict[str,
         "files": {rel: {"sha256": res.files[rel], "size": sizes[rel]} for rel in sorted(res.files)},
         "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    tmp = folder / f".{MANIFEST_NAME}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST_NAME)
+    text = (json.dumps(manifest, indent=1) + "\n").encode("utf-8")
+    atomic_write(folder / MANIFEST_NAME, lambda f: f.write(text))
 
 
 def _clean_partials(root: Path, name: str) -> None:

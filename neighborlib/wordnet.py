@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .atomic import atomic_write
 from .data.base import DataFormatError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -657,19 +658,15 @@ def wordnet_graph(
 
 def _save_graph(path: Path, graph: WordNetGraph) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
     A = graph.adjacency
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                words=np.frombuffer("\n".join(graph.words).encode("utf-8"), dtype=np.uint8),
-                indptr=A.indptr, indices=A.indices, data=A.data,
-            )  # fmt: skip
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(
+        path,
+        lambda fh: np.savez_compressed(
+            fh,
+            words=np.frombuffer("\n".join(graph.words).encode("utf-8"), dtype=np.uint8),
+            indptr=A.indptr, indices=A.indices, data=A.data,
+        ),
+    )  # fmt: skip
 
 
 def _load_graph(path: Path, weights: dict[str, float]) -> WordNetGraph | None:

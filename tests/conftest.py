@@ -40,9 +40,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="real MIRFlickr-25K data not under the data root"))
 
 
-@pytest.fixture(scope="session")
-def mirflickr_root() -> Path:
-    folder = real_data_folder("mirflickr25k")
+def require_real_data(name: str) -> Path:
+    """The real dataset folder ``<data root>/<name>``; skips the calling test with a reason if absent."""
+    folder = real_data_folder(name)
     if folder is None:
-        pytest.skip("real MIRFlickr-25K data not under the data root")
+        pytest.skip(f"real {name} data not under the data root (set NEIGHBORLIB_DATA or place ../shared/data)")
     return folder

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neighborlib.data import DataFormatError, data_root, load_dataset
+from conftest import require_real_data
+from neighborlib.data import DataFormatError, load_dataset
 from neighborlib.data.coco import STOP_WORDS, caption_words, load_coco
 from neighborlib.data.mirflickr import (
     KNOWN_LABEL_ERRATA,
@@ -616,18 +617,11 @@ def test_coco_caption_unknown_image_and_missing_files(tmp_path):
 # =========================================================================================
 # Real data (skipped with a reason when absent)
 # =========================================================================================
-def _real(name: str) -> Path:
-    root = data_root()
-    if root is None or not (root / name).is_dir():
-        pytest.skip(
-            f"real {name} data not under the data root (set NEIGHBORLIB_DATA or place ../shared/data)"
-        )
-    return root / name
 
 
 @pytest.mark.realdata
 def test_real_mirflickr25k():
-    folder = _real("mirflickr25k")
+    folder = require_real_data("mirflickr25k")
     t0 = time.perf_counter()
     ds = load_mirflickr25k(folder)
     elapsed = time.perf_counter() - t0
@@ -654,7 +648,7 @@ def test_real_mirflickr25k():
 
 @pytest.mark.realdata
 def test_real_nuswide():
-    folder = _real("nuswide")
+    folder = require_real_data("nuswide")
     t0 = time.perf_counter()
     ds = load_nuswide(folder)
     elapsed = time.perf_counter() - t0

@@ -55,6 +55,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 
+from ..atomic import atomic_write
 from .base import SocialImageDataset
 from .root import cache_root
 
@@ -642,13 +643,8 @@ def _is_valid(path: Path, size: int, comment: str) -> bool:
 def _write_png(img: Image.Image, path: Path, comment: str) -> None:
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", comment)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        img.save(tmp, format="PNG", pnginfo=info, compress_level=1)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # Not fsynced: a photo is regenerable and validated before reuse (_png_is_valid).
+    atomic_write(path, lambda f: img.save(f, format="PNG", pnginfo=info, compress_level=1), durable=False)
 
 
 def render_world(

@@ -35,7 +35,8 @@ Metrics and the protocols they follow:
 :func:`summarise` and :func:`format_mean_std` turn a list of such dicts (one
 per random split) into the ``mean ± std`` tables of the book.
 
-All functions are pure and deterministic (no random tie-breaking).
+All functions are pure and deterministic (ties are handled by expectation, never by
+random draws), and invariant to the order of the label columns.
 """
 from __future__ import annotations
 
@@ -245,7 +246,9 @@ class TopKResult:
     Arrays, all (L,):
         label_precision: ``correct_j / predicted_j``, 0 where ``predicted_j == 0``.
         label_recall: ``correct_j / positives_j``, NaN where ``positives_j == 0``.
-        n_correct, n_predicted, n_positive: int64 counts per label.
+        n_correct, n_predicted, n_positive: float64 counts per label; ``n_correct`` and
+            ``n_predicted`` are *expected* counts over random tie-breaks (whole numbers
+            unless labels tie at the cut-off).
         evaluated: bool, ``n_positive > 0`` (the labels entering the macro mean).
     """
 
@@ -282,24 +285,34 @@ def _f1(p: float, r: float) -> float:
     return float(2.0 * p * r / (p + r))
 
 
-def _top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
-    """(N, L) bool mask of each row's ``k`` highest scores; ties -> lower label index first."""
+def _top_k_weights(scores: np.ndarray, k: int) -> np.ndarray:
+    """(N, L) float64 probability that each label is among its row's top ``k`` under random tie-breaks.
+
+    Labels scoring above the row's ``k``-th highest score get 1, labels below it 0, and the
+    ``b`` labels tied *at* it share the ``k - a`` remaining places (``a`` = labels above):
+    ``(k - a) / b`` each. The result does not depend on the order of the label columns.
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     n, n_labels = scores.shape
     k = min(int(k), n_labels)
-    # A stable sort of -scores keeps equal scores in increasing label order.
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    mask = np.zeros((n, n_labels), dtype=bool)
-    np.put_along_axis(mask, order, True, axis=1)
-    return mask
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # (N, 1) the k-th highest score
+    above = scores > kth
+    at = scores == kth
+    share = (k - above.sum(axis=1, keepdims=True)) / at.sum(axis=1, keepdims=True)
+    return above + at * share
 
 
 def _prf_from_prediction(predicted: np.ndarray, targets: np.ndarray) -> TopKResult:
-    """P/R/F1 of a binary prediction matrix (N, L) against targets (N, L)."""
-    n_correct = np.sum(predicted & targets, axis=0).astype(np.int64)
-    n_predicted = np.sum(predicted, axis=0).astype(np.int64)
-    n_positive = np.sum(targets, axis=0).astype(np.int64)
+    """P/R/F1 of a prediction matrix (N, L) of weights in [0, 1] against targets (N, L).
+
+    A weight is the probability that the label is assigned (fractional only for labels tied
+    at a top-k cut-off), so the counts are expected counts.
+    """
+    predicted = np.asarray(predicted, dtype=np.float64)
+    n_correct = np.sum(predicted * targets, axis=0)
+    n_predicted = np.sum(predicted, axis=0)
+    n_positive = np.sum(targets, axis=0).astype(np.float64)
     evaluated = n_positive > 0
 
     label_precision = np.divide(
@@ -314,7 +327,7 @@ def _prf_from_prediction(predicted: np.ndarray, targets: np.ndarray) -> TopKResu
     else:
         p_label = r_label = float("nan")
 
-    tot_correct, tot_pred, tot_pos = int(n_correct.sum()), int(n_predicted.sum()), int(n_positive.sum())
+    tot_correct, tot_pred, tot_pos = float(n_correct.sum()), float(n_predicted.sum()), float(n_positive.sum())
     p_all = tot_correct / tot_pred if tot_pred > 0 else 0.0
     r_all = tot_correct / tot_pos if tot_pos > 0 else float("nan")
 
@@ -341,8 +354,12 @@ def precision_recall_f1_at_k(scores: Any, targets: Any, k: int) -> TopKResult:
     ``k = 3, 5``.
 
     * Assignment: image ``i`` is annotated with the ``k`` labels of highest
-      ``scores[i]``; ties are broken **deterministically by lower label index
-      first**.  If ``k > L`` every label is assigned.
+      ``scores[i]``.  Labels **tied at the cut-off** are counted fractionally: if
+      ``a`` labels score above the ``k``-th highest score and ``b`` labels equal it,
+      each of the ``b`` counts as ``(k - a) / b`` of a prediction, the expected value
+      over uniformly random tie-breaks.  The metrics therefore do not depend on the
+      order of the label columns (a kNN vote ties often).  If ``k > L`` every label
+      is assigned.  Per-label precision is the ratio of expected counts.
     * Per label ``j``: ``precision_j = correct_j / predicted_j`` (0 if the label
       is never predicted), ``recall_j = correct_j / positives_j``.
     * Per-label (macro) P and R: the means of ``precision_j`` and ``recall_j``
@@ -363,7 +380,7 @@ def precision_recall_f1_at_k(scores: Any, targets: Any, k: int) -> TopKResult:
         A :class:`TopKResult`.
     """
     s, t = _check_pair(scores, targets)
-    return _prf_from_prediction(_top_k_mask(s, k), t)
+    return _prf_from_prediction(_top_k_weights(s, k), t)
 
 
 def precision_recall_f1_threshold_top(
@@ -371,10 +388,10 @@ def precision_recall_f1_threshold_top(
 ) -> TopKResult:
     """MangoNet's variant: at most ``k`` labels per image, only those with ``score > threshold``.
 
-    Image ``i`` is annotated with those of its top-k labels (same deterministic
-    tie-breaking as :func:`precision_recall_f1_at_k`) whose score is strictly
-    greater than ``threshold``; equivalently, the ``min(k, #{score > threshold})``
-    highest-scoring labels above the threshold.  An image may therefore get
+    Image ``i`` is annotated with those of its top-k labels (ties at the cut-off
+    counted fractionally, as in :func:`precision_recall_f1_at_k`) whose score is
+    strictly greater than ``threshold``; equivalently, the
+    ``min(k, #{score > threshold})`` highest-scoring labels above the threshold.  An image may therefore get
     fewer than ``k`` labels or none, and a label may be predicted for no image
     (``predicted_j = 0``, precision 0 by convention).  P/R/F1 are then computed
     exactly as in :func:`precision_recall_f1_at_k`.
@@ -389,16 +406,16 @@ def precision_recall_f1_threshold_top(
         A :class:`TopKResult`.
     """
     s, t = _check_pair(scores, targets)
-    predicted = _top_k_mask(s, k) & (s > threshold)
+    predicted = _top_k_weights(s, k) * (s > threshold)
     return _prf_from_prediction(predicted, t)
 
 
 def upper_bound_at_k(targets: Any, k: int) -> TopKResult:
     """Top-k P/R/F1 of a perfect ranker (LTN's "upper bound" row).
 
-    Uses ``scores = targets``: an image's positives are ranked first, and ties
-    among positives (or negatives) are broken by lower label index, as in
-    :func:`precision_recall_f1_at_k`.  With a fixed ``k`` the bound is below 1
+    Uses ``scores = targets``: an image's positives are ranked first; when an image
+    has more than ``k`` positives, they tie and share the ``k`` places fractionally,
+    as in :func:`precision_recall_f1_at_k`.  With a fixed ``k`` the bound is below 1
     because images with more than ``k`` tags lose recall and images with fewer
     than ``k`` tags lose precision.
 
@@ -410,7 +427,7 @@ def upper_bound_at_k(targets: Any, k: int) -> TopKResult:
         A :class:`TopKResult`.
     """
     t = _check_targets(targets)
-    return _prf_from_prediction(_top_k_mask(t.astype(np.float64), k), t)
+    return _prf_from_prediction(_top_k_weights(t.astype(np.float64), k), t)
 
 
 # --------------------------------------------------------------------------- ROC AUC

@@ -27,27 +27,37 @@ def data_badge(ax: plt.Axes, synthetic: bool) -> None:
 
 def plot_label_neighbour_curve(
     curves: Mapping[str, np.ndarray],
-    base_rate: float,
+    base_rate: float | Mapping[str, float],
     ax: plt.Axes | None = None,
     synthetic: bool = False,
+    xlabel: str = "k (rank of the metadata neighbour)",
 ) -> plt.Axes:
     """LTN Figure 6, averaged over labels: one line per metadata setting (e.g. per τ).
 
     Args:
         curves: setting name -> ``(L, K)`` curve from :func:`neighborlib.stats.label_neighbour_curve`.
-        base_rate: mean label base rate, drawn as a dashed line (what a random neighbour gives).
+        base_rate: mean label base rate (what a random neighbour gives), drawn dashed: one
+            number for all curves (grey), or one per curve name (in the curve's colour) when
+            each curve counts different images.
         ax: axes to draw on (a new figure if ``None``).
         synthetic: add the synthetic-data badge.
+        xlabel: the x-axis label.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.0))
+    rates = dict(base_rate) if isinstance(base_rate, Mapping) else {}
     for name, curve in curves.items():
         k = np.arange(1, curve.shape[1] + 1)
-        ax.plot(k, np.nanmean(curve, axis=0), marker="o", markersize=3, label=name)
-    ax.axhline(base_rate, color="grey", linestyle="--", label="base rate (random image)")
-    ax.set_xlabel("k (rank of the metadata neighbour)")
+        (line,) = ax.plot(k, np.nanmean(curve, axis=0), marker="o", markersize=3, label=name)
+        if name in rates:
+            ax.axhline(rates[name], color=line.get_color(), linestyle="--", linewidth=1,
+                       label=f"base rate, {name}")
+    if not rates:
+        ax.axhline(float(base_rate), color="grey", linestyle="--", label="base rate (random image)")  # type: ignore[arg-type]
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("P(k-th neighbour has label | image has it)\nmean over labels")
-    top = max([base_rate] + [float(np.nanmax(np.nanmean(c, axis=0))) for c in curves.values()])
+    top = max(list(rates.values()) or [float(base_rate)])  # type: ignore[arg-type]
+    top = max([top] + [float(np.nanmax(np.nanmean(c, axis=0))) for c in curves.values()])
     ax.set_ylim(0, min(1.0, 1.15 * top))
     ax.legend(frameon=True)
     data_badge(ax, synthetic)

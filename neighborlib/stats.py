@@ -91,24 +91,33 @@ def label_neighbour_curve(
             neighbours, nearest first (e.g. ``NeighbourTable.indices``).
         labels: ``(N, L)`` binary labels.
         query_index: ``(Q,)`` index into ``labels`` of each query (default: ``0..Q-1``).
-        mask: ``(Q,)`` bool, queries to count (e.g. ``~table.isolated`` to leave out
-            images without metadata, whose neighbours are arbitrary).
+        mask: which entries to count: ``(Q,)`` bool per query (e.g. ``~table.isolated`` to
+            leave out images without metadata), or ``(Q, K)`` bool per neighbour entry (e.g.
+            ``table.distances < 1`` to leave out "neighbours" that share no tag: fillers at
+            distance 1, the lowest-index candidates, for queries with few overlapping images).
 
     Returns:
-        ``(L, K)`` array ``C[j, k-1] = P(y_{n_k(i), j} = 1 | y_{i j} = 1)`` over the
-        counted queries; NaN for a label no counted query carries.
+        ``(L, K)`` array ``C[j, k-1] = P(y_{n_k(i), j} = 1 | y_{i j} = 1)`` over the counted
+        entries of rank ``k``; NaN for a label no counted entry of that rank carries.
     """
     nbr = np.asarray(neighbour_indices, dtype=np.int64)
     y = np.asarray(labels, dtype=np.float64)
     q = np.arange(nbr.shape[0]) if query_index is None else np.asarray(query_index, dtype=np.int64)
     if q.shape[0] != nbr.shape[0]:
         raise ValueError(f"query_index has {q.shape[0]} entries for {nbr.shape[0]} neighbour rows")
-    if mask is not None:
+    if mask is None:
+        weight = np.ones(nbr.shape)
+    else:
         mask = np.asarray(mask, dtype=bool)
-        nbr, q = nbr[mask], q[mask]
+        if mask.shape == (nbr.shape[0],):
+            weight = np.repeat(mask[:, None], nbr.shape[1], axis=1).astype(np.float64)
+        elif mask.shape == nbr.shape:
+            weight = mask.astype(np.float64)
+        else:
+            raise ValueError(f"mask must have shape ({nbr.shape[0]},) or {nbr.shape}, got {mask.shape}")
     yq = y[q]  # (Q, L)
-    positives = yq.sum(axis=0)  # (L,)
-    # hits[j, k] = sum_i y[q_i, j] * y[n_k(i), j]
-    hits = np.einsum("ql,qkl->lk", yq, y[nbr])
+    positives = np.einsum("ql,qk->lk", yq, weight)  # counted queries with label j at rank k
+    # hits[j, k] = sum_i w_ik y[q_i, j] y[n_k(i), j]
+    hits = np.einsum("ql,qk,qkl->lk", yq, weight, y[nbr])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return hits / positives[:, None]
+        return hits / positives

@@ -128,3 +128,22 @@ def test_describe_without_data_says_synthetic(monkeypatch):
     monkeypatch.setattr(root, "PROJECT_ROOT", Path("/nonexistent/project"))
     assert root.data_root() is None
     assert "SYNTHETIC" in root.describe_data_root()
+
+
+def test_checkout_and_installed_package_paths(tmp_path, monkeypatch):
+    """In a checkout the caches live in ``<checkout>/.cache``; an installed package (no
+    pyproject.toml + notebooks/ above it) uses the platform's user cache, never site-packages."""
+    import platformdirs
+
+    from neighborlib import paths
+
+    project = Path(__file__).resolve().parents[1]
+    assert paths.checkout_root() == project and paths.default_cache_dir() == project / ".cache"
+    installed = tmp_path / "site-packages" / "neighborlib"
+    installed.mkdir(parents=True)
+    assert paths.checkout_root(installed) is None
+    assert paths.default_cache_dir(installed) == Path(platformdirs.user_cache_dir("neighborlib"))
+    fake = tmp_path / "clone"
+    (fake / "notebooks").mkdir(parents=True)
+    (fake / "pyproject.toml").write_text("[project]\nname = 'neighborlib'\n")
+    assert paths.checkout_root(fake / "neighborlib") == fake

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import require_real_data
-from neighborlib.data import DataFormatError, load_dataset
+from neighborlib.data import DataFormatError, MissingPhotoError, load_dataset
 from neighborlib.data.coco import STOP_WORDS, caption_words, load_coco
 from neighborlib.data.mirflickr import (
     KNOWN_LABEL_ERRATA,
@@ -113,7 +112,7 @@ def test_mirflickr_constants():
 
 def test_mirflickr_through_load_dataset(tmp_path):
     make_mirflickr(tmp_path / "mirflickr25k")
-    ds = load_dataset("mirflickr25k", data_root_=tmp_path, n_images=MIR_N, label_set="all")
+    ds = load_dataset("mirflickr25k", root=tmp_path, n_images=MIR_N, label_set="all")
     assert len(ds) == MIR_N and ds.n_labels == 4
 
 
@@ -133,6 +132,14 @@ def test_mirflickr_bad_annotation_lines(tmp_path, content, line, fragment):
     with pytest.raises(DataFormatError) as exc:
         load_mirflickr25k(root, n_images=MIR_N)
     assert fragment in _error_names(exc, "animals.txt", line)
+
+
+def test_mirflickr_stray_text_file_in_annotations_is_not_a_label(tmp_path):
+    root = make_mirflickr(tmp_path / "mir")
+    (root / "annotations" / "notes.txt").write_text("3\n")
+    with pytest.raises(DataFormatError) as exc:
+        load_mirflickr25k(root, n_images=MIR_N)
+    assert "not one of MIRFlickr-25K's 38 label files" in _error_names(exc, "notes.txt", None)
 
 
 def test_mirflickr_undecodable_annotation(tmp_path):
@@ -202,10 +209,21 @@ def test_mirflickr_images(tmp_path):
         (photos / f"im{n}.jpg").write_bytes(b"\xff\xd8")
     ds = load_mirflickr25k(root, n_images=MIR_N, require_images=True)
     assert ds.image_paths == tuple(photos / f"im{n}.jpg" for n in range(1, MIR_N + 1))
-    assert ds.has_images and f"photos in {photos}" in ds.description
+    assert ds.has_images and "photos for 12 images (mirflickr/)" in ds.description
+    assert str(tmp_path) not in ds.description  # no machine paths in descriptions
+    # a partial photo set is a normal state: the dataset knows which images have one
     (photos / "im7.jpg").unlink()
-    with pytest.raises(FileNotFoundError, match=re.escape(str(photos / "im7.jpg"))):
-        load_mirflickr25k(root, n_images=MIR_N)
+    ds = load_mirflickr25k(root, n_images=MIR_N)
+    assert ds.has_photo.tolist() == [n != 7 for n in range(1, MIR_N + 1)]
+    assert ds.image_paths[6] is None and "photos for 11 images" in ds.description
+    assert ds.photo_path(5) == photos / "im6.jpg"
+    with pytest.raises(MissingPhotoError, match=re.escape(f"image 7 has no photo in {photos}")):
+        ds.photo_path(6)
+    with pytest.raises(MissingPhotoError, match=r"image 7 .*\(1 of 12 images have no photo\)"):
+        ds.require_photos()
+    sub = ds.with_photos()
+    assert len(sub) == 11 and 7 not in sub.ids and sub.has_photo.all() and len(sub.require_photos()) == 11
+    np.testing.assert_array_equal(sub.labels, ds.labels[ds.ids != 7])
     other = tmp_path / "elsewhere"
     other.mkdir()
     for n in range(1, MIR_N + 1):
@@ -331,8 +349,8 @@ def test_nuswide_image_list_gives_official_ids_and_photos(tmp_path):
     test = load_nuswide(root, split="test")
     assert test.image_paths == tuple(root / "Flickr" / NUS_NAMES[i] for i in NUS_TEST_POS)
     (root / "Flickr" / NUS_NAMES[9]).unlink()
-    with pytest.raises(FileNotFoundError, match=re.escape(NUS_NAMES[9].split("/")[1])):
-        load_nuswide(root, split="test")
+    test = load_nuswide(root, split="test")
+    assert [p is None for p in test.image_paths] == [i == 9 for i in NUS_TEST_POS]
     (il := root / "ImageList" / "TrainImagelist.txt").write_text("actor\\0000_1000.jpg\nactor\\9999_1.jpg\n"
                                                                  + "actor\\0000_1000.jpg\n" * 4)
     with pytest.raises(DataFormatError) as exc:
@@ -568,8 +586,13 @@ def test_coco_images(tmp_path):
     ds = load_coco(root)
     assert ds.image_paths[0] == folder / "COCO_train2014_000000000007.jpg" and ds.has_images
     (folder / "COCO_train2014_000000000019.jpg").unlink()
-    with pytest.raises(FileNotFoundError, match="COCO_train2014_000000000019.jpg"):
-        load_coco(root)
+    ds = load_coco(root)
+    assert ds.has_photo.sum() == len(COCO_IMAGES) - 1 and ds.photo_dir == folder
+    missing = int(np.flatnonzero(~ds.has_photo)[0])
+    assert ds.ids[missing] == 19
+    with pytest.raises(MissingPhotoError, match=re.escape(f"image 19 has no photo in {folder}")):
+        ds.photo_path(missing)
+    assert len(ds.with_photos()) == len(COCO_IMAGES) - 1
 
 
 def test_coco_malformed_json(tmp_path):
@@ -622,9 +645,7 @@ def test_coco_caption_unknown_image_and_missing_files(tmp_path):
 @pytest.mark.realdata
 def test_real_mirflickr25k():
     folder = require_real_data("mirflickr25k")
-    t0 = time.perf_counter()
     ds = load_mirflickr25k(folder)
-    elapsed = time.perf_counter() - t0
     assert len(ds) == 25000 and ds.label_names == MIRFLICKR_POTENTIAL_LABELS
     assert ds.ids[0] == 1 and ds.ids[-1] == 25000
     assert ds.extras["n_tag_files"] == 22861
@@ -637,9 +658,15 @@ def test_real_mirflickr25k():
         n_lines = sum(1 for line in (folder / "annotations" / f"{name}.txt").read_text().splitlines() if line)
         assert int(ds.labels[:, j].sum()) == n_lines, name
     assert int(ds.labels[:, ds.label_names.index("sky")].sum()) == 7912
-    assert ds.image_paths is None
+    # all 25,000 photos are there (128x128 crops, SOURCE.md), one per image, in id order
+    assert ds.has_photo.all() and ds.photo_dir == folder / "mirflickr"
+    assert ds.photo_path(0) == folder / "mirflickr" / "im1.jpg"
+    assert ds.image_paths[-1].name == "im25000.jpg"
     assert ds.description.startswith("MIRFlickr-25K (real): 25,000 images, 24 labels, user tags for 22,843")
-    assert elapsed < 15, elapsed
+    assert "photos for 25,000 images (mirflickr/)" in ds.description
+    from neighborlib.features import read_image
+
+    assert read_image(ds.photo_path(0)).size == (128, 128)
     every = load_mirflickr25k(folder, label_set="all")
     assert every.n_labels == 38 and len(load_mirflickr25k(folder, label_set="relevant").label_names) == 14
     assert set(MIRFLICKR_RELEVANT_LABELS) <= set(every.label_names)
@@ -647,16 +674,31 @@ def test_real_mirflickr25k():
 
 
 @pytest.mark.realdata
+def test_real_coco_val2017_partial_photo_set():
+    folder = require_real_data("coco")
+    ds = load_dataset("coco", split="val2017")
+    assert len(ds) == 5000 and ds.n_labels == 80 and ds.label_names[0] == "person"
+    assert int((ds.labels.sum(axis=1) > 0).sum()) == 4952  # SOURCE.md: 4,952 images have a box
+    assert int(ds.has_photo.sum()) == 2693
+    # the photos are exactly the images with a person (SOURCE.md)
+    np.testing.assert_array_equal(ds.has_photo, ds.labels[:, 0] == 1)
+    assert "photos for 2,693 images (val2017/)" in ds.description
+    without = int(np.flatnonzero(~ds.has_photo)[0])
+    with pytest.raises(MissingPhotoError, match=re.escape(f"image {ds.ids[without]} has no photo in {folder / 'val2017'}")):
+        ds.photo_path(without)
+    people = ds.with_photos()
+    assert len(people) == 2693 and all(p.is_file() for p in people.image_paths[:5])
+    assert sum(len(c) > 0 for c in ds.metadata["captions"]) == 5000
+
+
+@pytest.mark.realdata
 def test_real_nuswide():
     folder = require_real_data("nuswide")
-    t0 = time.perf_counter()
     ds = load_nuswide(folder)
-    elapsed = time.perf_counter() - t0
     assert len(ds) == 269648 and ds.n_labels == 81
     assert ds.label_names[:3] == ("airport", "animal", "beach") and ds.label_names[-1] == "zebra"
     assert ds.metadata == {} and "labels only (no tags, no images)" in ds.description
     assert int(ds.labels[:, ds.label_names.index("sky")].sum()) == 74190
-    assert elapsed < 20, elapsed
     train, test = load_nuswide(folder, split="train"), load_nuswide(folder, split="test")
     assert len(train) == 161789 and len(test) == 107859
     np.testing.assert_array_equal(train.labels.sum(0).astype(int) + test.labels.sum(0), ds.labels.sum(0))
@@ -666,9 +708,9 @@ def test_real_nuswide():
 def test_loaders_through_load_dataset_and_alternative_layouts(tmp_path):
     make_nuswide(tmp_path / "nuswide")
     make_coco(tmp_path / "coco", split="val2014")
-    nus = load_dataset("nuswide", data_root_=tmp_path, split="test")
+    nus = load_dataset("nuswide", root=tmp_path, split="test")
     np.testing.assert_array_equal(nus.labels, NUS_ALL[NUS_TEST_POS])
-    coco = load_dataset("coco", data_root_=tmp_path, split="val2014", tau=2)
+    coco = load_dataset("coco", root=tmp_path, split="val2014", tau=2)
     assert coco.extras["caption_vocabulary"] == ("dog", "light")
     # the official mirflickr25k.zip unpacks its tags under mirflickr/meta/tags/
     root = make_mirflickr(tmp_path / "mir")

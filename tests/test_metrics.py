@@ -51,13 +51,31 @@ def _naive_topk_prediction(scores: np.ndarray, k: int, threshold: float | None =
     return pred
 
 
+def _expected_topk_prediction(scores: np.ndarray, k: int, threshold: float | None = None) -> np.ndarray:
+    """Brute force: the naive top-k prediction averaged over *every* order of the label columns.
+
+    Each column order breaks ties differently (lower position first), so the mean over all
+    ``L!`` orders is the expected prediction under uniformly random tie-breaking.
+    """
+    import itertools
+
+    n_labels = scores.shape[1]
+    total = np.zeros(scores.shape)
+    orders = list(itertools.permutations(range(n_labels)))
+    for perm in orders:
+        perm = np.array(perm)
+        pred = _naive_topk_prediction(scores[:, perm], k, threshold)
+        total[:, perm] += pred
+    return total / len(orders)
+
+
 def _naive_prf(pred: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     n, n_labels = pred.shape
     precisions, recalls = [], []
     tot_c = tot_p = tot_t = 0
     for j in range(n_labels):
-        c = sum(int(pred[i, j] and targets[i, j]) for i in range(n))
-        p = sum(int(pred[i, j]) for i in range(n))
+        c = sum(pred[i, j] * targets[i, j] for i in range(n))
+        p = sum(pred[i, j] for i in range(n))
         t = sum(int(targets[i, j]) for i in range(n))
         tot_c, tot_p, tot_t = tot_c + c, tot_p + p, tot_t + t
         if t == 0:
@@ -136,7 +154,7 @@ def _hand_example() -> tuple[np.ndarray, np.ndarray]:
         [
             [0.9, 0.8, 0.1, 0.2, 0.0],
             [0.1, 0.7, 0.6, 0.5, 0.95],
-            [0.5, 0.5, 0.5, 0.0, 0.0],  # three-way tie -> labels 0, 1 by index
+            [0.5, 0.5, 0.5, 0.0, 0.0],  # three-way tie for two places -> 2/3 each
         ]
     )
     targets = np.array(
@@ -149,24 +167,26 @@ def _hand_example() -> tuple[np.ndarray, np.ndarray]:
     return scores, targets
 
 
+
+def _assert_summary(r, label: tuple, overall: tuple) -> None:
+    """The six summary numbers (per-label and overall precision, recall, F1) against hand values."""
+    got = (r.per_label_precision, r.per_label_recall, r.per_label_f1,
+           r.overall_precision, r.overall_recall, r.overall_f1)  # fmt: skip
+    assert got == pytest.approx(label + overall, rel=1e-14)
+
 def test_prf_at_k_hand_example() -> None:
     scores, targets = _hand_example()
     r = precision_recall_f1_at_k(scores, targets, k=2)
-    # predictions: img0 {0,1}, img1 {4,1}, img2 {0,1}
-    np.testing.assert_array_equal(r.n_predicted, [2, 3, 0, 0, 1])
-    np.testing.assert_array_equal(r.n_correct, [1, 1, 0, 0, 0])
+    # predictions: img0 {0,1}, img1 {4,1}, img2: labels 0, 1, 2 tie for 2 places -> 2/3 each
+    np.testing.assert_allclose(r.n_predicted, [5 / 3, 8 / 3, 2 / 3, 0, 1], rtol=1e-14)
+    np.testing.assert_allclose(r.n_correct, [1, 1, 2 / 3, 0, 0], rtol=1e-14)
     np.testing.assert_array_equal(r.n_positive, [1, 1, 1, 1, 0])
     np.testing.assert_array_equal(r.evaluated, [True, True, True, True, False])
-    np.testing.assert_allclose(r.label_precision, [0.5, 1 / 3, 0, 0, 0])
-    np.testing.assert_allclose(r.label_recall, [1, 1, 0, 0, np.nan])
+    np.testing.assert_allclose(r.label_precision, [3 / 5, 3 / 8, 1, 0, 0], rtol=1e-14)
+    np.testing.assert_allclose(r.label_recall, [1, 1, 2 / 3, 0, np.nan], rtol=1e-14)
     # label 4 (no positives) excluded from the macro means
-    assert r.per_label_precision == pytest.approx(5 / 24, rel=1e-14)
-    assert r.per_label_recall == pytest.approx(1 / 2, rel=1e-14)
-    assert r.per_label_f1 == pytest.approx(5 / 17, rel=1e-14)
-    # overall: 2 correct, 6 predicted (incl. the wrong label-4 one), 4 positives
-    assert r.overall_precision == pytest.approx(1 / 3, rel=1e-14)
-    assert r.overall_recall == pytest.approx(1 / 2, rel=1e-14)
-    assert r.overall_f1 == pytest.approx(2 / 5, rel=1e-14)
+    # overall: 8/3 expected correct, 6 predicted (incl. the wrong label-4 one), 4 positives
+    _assert_summary(r, label=(79 / 160, 2 / 3, 316 / 557), overall=(4 / 9, 2 / 3, 8 / 15))
     assert set(r.as_dict()) == {
         "per_label_precision", "per_label_recall", "per_label_f1",
         "overall_precision", "overall_recall", "overall_f1",
@@ -176,17 +196,35 @@ def test_prf_at_k_hand_example() -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_prf_at_k_matches_naive_loop(seed: int, k: int) -> None:
-    scores, targets = _random_problem(seed, n=40, n_labels=10, quantise=(seed % 2 == 1))
+    scores, targets = _random_problem(seed, n=30, n_labels=6, quantise=(seed % 2 == 1))
     r = precision_recall_f1_at_k(scores, targets, k)
-    ref = _naive_prf(_naive_topk_prediction(scores, k), targets)
+    ref = _naive_prf(_expected_topk_prediction(scores, k), targets)
     for key, value in ref.items():
         assert getattr(r, key) == pytest.approx(value, rel=1e-12), key
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_top_k_metrics_do_not_depend_on_label_column_order(seed: int) -> None:
+    """kNN votes tie often; a permutation of the label columns must not change any metric."""
+    rng = np.random.default_rng(100 + seed)
+    votes = rng.integers(0, 4, size=(80, 9)) / 3.0  # a 3-neighbour vote: 4 distinct values
+    targets = (rng.random((80, 9)) < 0.3).astype(int)
+    perm = rng.permutation(9)
+    for k in (1, 3, 5):
+        a = precision_recall_f1_at_k(votes, targets, k)
+        b = precision_recall_f1_at_k(votes[:, perm], targets[:, perm], k)
+        for key, value in a.as_dict().items():
+            assert getattr(b, key) == pytest.approx(value, rel=1e-12), (k, key)
+        np.testing.assert_allclose(b.label_precision, a.label_precision[perm], rtol=1e-12)
+        t = precision_recall_f1_threshold_top(votes[:, perm], targets[:, perm], k, threshold=0.5)
+        assert t.as_dict() == pytest.approx(precision_recall_f1_threshold_top(votes, targets, k, 0.5).as_dict())
+    assert evaluate(votes[:, perm], targets[:, perm]) == pytest.approx(evaluate(votes, targets), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_prf_at_k_matches_sklearn(seed: int) -> None:
     k = 3
-    scores, targets = _random_problem(seed, quantise=True)
+    scores, targets = _random_problem(seed, quantise=False)  # no ties: one prediction matrix
     pred = _naive_topk_prediction(scores, k)
     r = precision_recall_f1_at_k(scores, targets, k)
     assert r.overall_precision == pytest.approx(
@@ -224,12 +262,7 @@ def test_threshold_top_hand_example() -> None:
     # predictions: img0 {0,1}, img1 {4,1}, img2 {} (0.5 is not > 0.5)
     np.testing.assert_array_equal(r.n_predicted, [1, 2, 0, 0, 1])
     np.testing.assert_array_equal(r.n_correct, [1, 1, 0, 0, 0])
-    assert r.per_label_precision == pytest.approx(3 / 8, rel=1e-14)
-    assert r.per_label_recall == pytest.approx(1 / 2, rel=1e-14)
-    assert r.per_label_f1 == pytest.approx(3 / 7, rel=1e-14)
-    assert r.overall_precision == pytest.approx(1 / 2, rel=1e-14)
-    assert r.overall_recall == pytest.approx(1 / 2, rel=1e-14)
-    assert r.overall_f1 == pytest.approx(1 / 2, rel=1e-14)
+    _assert_summary(r, label=(3 / 8, 1 / 2, 3 / 7), overall=(1 / 2, 1 / 2, 1 / 2))
     # threshold that removes everything: precision 0 by convention, F1 0
     r0 = precision_recall_f1_threshold_top(scores, targets, k=2, threshold=1.0)
     assert r0.n_predicted.sum() == 0
@@ -239,9 +272,9 @@ def test_threshold_top_hand_example() -> None:
 
 @pytest.mark.parametrize("seed", SEEDS[:2])
 def test_threshold_top_matches_naive_loop(seed: int) -> None:
-    scores, targets = _random_problem(seed, n=40, n_labels=10, quantise=True)
+    scores, targets = _random_problem(seed, n=30, n_labels=6, quantise=True)
     r = precision_recall_f1_threshold_top(scores, targets, k=3, threshold=0.5)
-    ref = _naive_prf(_naive_topk_prediction(scores, 3, threshold=0.5), targets)
+    ref = _naive_prf(_expected_topk_prediction(scores, 3, threshold=0.5), targets)
     for key, value in ref.items():
         assert getattr(r, key) == pytest.approx(value, rel=1e-12), key
 
@@ -284,12 +317,13 @@ def test_auc_hand_example_and_degenerate() -> None:
 def test_upper_bound_hand_example() -> None:
     targets = np.array([[1, 1, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
     r = upper_bound_at_k(targets, k=2)
-    # predictions: img0 {0,1}, img1 {1,0}, img2 {3,0}
-    np.testing.assert_array_equal(r.n_predicted, [3, 2, 0, 1])
-    np.testing.assert_array_equal(r.n_correct, [1, 2, 0, 1])
-    assert r.per_label_precision == pytest.approx(7 / 12, rel=1e-14)
-    assert r.per_label_recall == pytest.approx(3 / 4, rel=1e-14)
-    assert r.per_label_f1 == pytest.approx(21 / 32, rel=1e-14)
+    # img0: three positives share two places (2/3 each); img1: label 1, then labels 0, 2, 3
+    # share one place (1/3 each); img2: label 3, then labels 0, 1, 2 at 1/3 each
+    np.testing.assert_allclose(r.n_predicted, [4 / 3, 2, 4 / 3, 4 / 3], rtol=1e-14)
+    np.testing.assert_allclose(r.n_correct, [2 / 3, 5 / 3, 2 / 3, 1], rtol=1e-14)
+    assert r.per_label_precision == pytest.approx(31 / 48, rel=1e-14)
+    assert r.per_label_recall == pytest.approx(19 / 24, rel=1e-14)
+    assert r.per_label_f1 == pytest.approx(589 / 828, rel=1e-14)
     assert r.overall_precision == pytest.approx(2 / 3, rel=1e-14)
     assert r.overall_recall == pytest.approx(4 / 5, rel=1e-14)
     assert r.overall_f1 == pytest.approx(8 / 11, rel=1e-14)

@@ -43,6 +43,40 @@ def test_curve_matches_loop():
     assert np.all(np.isnan(curve[4]))
 
 
+def test_curve_with_a_per_entry_mask_matches_loop():
+    rng = np.random.default_rng(1)
+    labels = (rng.random((50, 4)) < 0.4).astype(np.uint8)
+    nbr = rng.integers(0, 50, size=(50, 6))
+    entry = rng.random((50, 6)) < 0.6
+    curve = label_neighbour_curve(nbr, labels, mask=entry)
+    for j in range(4):
+        for k in range(6):
+            has = [i for i in range(50) if entry[i, k] and labels[i, j]]
+            assert curve[j, k] == pytest.approx(np.mean([labels[nbr[i, k], j] for i in has]))
+    with pytest.raises(ValueError, match="mask must have shape"):
+        label_neighbour_curve(nbr, labels, mask=entry[:, :3])
+
+
+def test_filler_neighbours_are_left_out_per_entry():
+    """Images 0 and 1 share a tag; the tags of images 2 and 3 are shared by nobody, so their
+    "neighbours" are fillers at distance 1 (the lowest indices, 0 and 1). A per-query mask
+    counts the fillers; the per-entry mask ``distances < 1`` drops them."""
+    from neighborlib.neighbours import jaccard_neighbours
+
+    Z = sp.csr_matrix(np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]))
+    labels = np.array([[0, 1], [0, 1], [1, 0], [1, 0]])
+    table = jaccard_neighbours(Z, M=2)
+    assert not table.isolated.any()
+    assert table.distances[2].tolist() == [1.0, 1.0] and table.indices[2].tolist() == [0, 1]
+    per_query = label_neighbour_curve(table.indices, labels, mask=~table.isolated)
+    per_entry = label_neighbour_curve(table.indices, labels, mask=table.distances < 1)
+    # label 0 (images 2, 3): only fillers, which never carry it
+    assert per_query[0].tolist() == [0.0, 0.0] and np.isnan(per_entry[0]).all()
+    # label 1 (images 0, 1): true neighbours agree at rank 1; rank 2 is a filler (image 2)
+    assert per_query[1].tolist() == [1.0, 0.0]
+    assert per_entry[1, 0] == 1.0 and np.isnan(per_entry[1, 1])
+
+
 def test_curve_with_query_index_and_perfect_neighbours():
     labels = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])
     # queries 0 and 2, each pointing at an image with identical labels first, then a different one

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .base import DataFormatError, SocialImageDataset
+from .base import DataFormatError, MissingPhotoError, SocialImageDataset
 from .root import cache_root, data_root, describe_data_root
 from .splits import Split, random_splits
 from .vocab import Vocabulary, document_frequency, simple_lemmatise, vocabulary_shift
@@ -13,6 +13,7 @@ from .vocab import Vocabulary, document_frequency, simple_lemmatise, vocabulary_
 __all__ = [
     "DATASETS",
     "DataFormatError",
+    "MissingPhotoError",
     "SocialImageDataset",
     "Split",
     "Vocabulary",
@@ -46,20 +47,20 @@ def resolve_dataset_name(name: str, root: str | os.PathLike | None = None) -> st
     return "mirflickr25k" if base is not None and (base / "mirflickr25k").is_dir() else "synthetic"
 
 
-def load_dataset(name: str = "auto", data_root_: str | os.PathLike | None = None, **kwargs: Any) -> SocialImageDataset:
+def load_dataset(name: str = "auto", root: str | os.PathLike | None = None, **kwargs: Any) -> SocialImageDataset:
     """Load a dataset by name from the data root (see :func:`data_root`).
 
     Args:
         name: ``"mirflickr25k"``, ``"nuswide"``, ``"coco"``, ``"synthetic"`` or ``"auto"``.
-        data_root_: overrides ``NEIGHBORLIB_DATA``.
+        root: the data root; overrides ``NEIGHBORLIB_DATA`` (see :func:`data_root`).
         **kwargs: passed to the loader (e.g. ``n_images`` and ``seed`` for the synthetic world).
     """
-    name = resolve_dataset_name(name, data_root_)
+    name = resolve_dataset_name(name, root)
     if name == "synthetic":
         from .synthetic import make_synthetic_world
 
         return make_synthetic_world(**kwargs)
-    base = data_root(data_root_)
+    base = data_root(root)
     if base is None:
         raise FileNotFoundError(
             f"dataset {name!r} needs a data root: set NEIGHBORLIB_DATA or pass data_root "

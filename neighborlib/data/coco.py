@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import DataFormatError, SocialImageDataset
+from .root import display_path
 
 __all__ = ["STOP_WORDS", "caption_words", "load_coco"]
 
@@ -118,7 +119,8 @@ def load_coco(
     Raises:
         DataFormatError: malformed JSON (file and line), or an annotation that refers
             to an unknown image or category (file named).
-        FileNotFoundError: a missing instances file, or a missing photo in the photo folder.
+        FileNotFoundError: a missing instances file or ``image_dir``. Images whose photo is
+            not in the photo folder get ``image_paths[i] = None`` (a partial set is normal).
     """
     root = Path(root)
     if tau is not None and tau < 1:
@@ -195,23 +197,19 @@ def load_coco(
     folder = Path(image_dir) if image_dir is not None else root / split
     if image_dir is not None and not folder.is_dir():
         raise FileNotFoundError(f"MS-COCO image_dir {folder} is not a folder")
+    n_photos = 0
     if folder.is_dir():
         with os.scandir(folder) as it:
             present = {e.name for e in it}
-        image_paths = tuple(folder / str(im["file_name"]) for im in images)
-        for p, im in zip(image_paths, images):
-            if p.name not in present and not p.is_file():
-                raise FileNotFoundError(f"MS-COCO photo {p} (image id {im['id']}) is missing")
+        image_paths = tuple(folder / str(im["file_name"]) if str(im["file_name"]) in present else None for im in images)
+        n_photos = sum(p is not None for p in image_paths)
 
     if metadata:
         meta_note = f"caption words ({len(kept):,}-word vocabulary)"
     else:
         meta_note = f"no captions ({cap_path.name} absent)"
-    photos = f"photos in {folder}" if image_paths is not None else "no photos"
-    description = (
-        f"MS-COCO {split} (real): {len(ids):,} images, {len(label_names)} labels, {meta_note}, "
-        f"{photos} - {root}"
-    )
+    photos = f"photos for {n_photos:,} images ({display_path(folder, root)}/)" if image_paths is not None else "no photos"
+    description = f"MS-COCO {split} (real): {len(ids):,} images, {len(label_names)} labels, {meta_note}, {photos}"
     return SocialImageDataset(
         name="coco",
         ids=ids,
@@ -222,5 +220,6 @@ def load_coco(
         synthetic=False,
         root=root,
         description=description,
+        photo_dir=folder if image_paths is not None else None,
         extras={"split": split, "caption_vocabulary": kept, "category_ids": tuple(col)},
     )

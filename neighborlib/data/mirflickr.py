@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import DataFormatError, SocialImageDataset
+from .root import display_path
 
 __all__ = [
     "MIRFLICKR_POTENTIAL_LABELS",
@@ -129,13 +130,26 @@ def _read_tags(path: Path) -> tuple[str, ...]:
 
 
 def _label_files(ann_dir: Path) -> dict[str, Path]:
-    """Label name -> annotation file, alphabetical by file name; README files skipped."""
+    """Label name -> annotation file, alphabetical by file name; README files skipped.
+
+    Raises:
+        DataFormatError: a ``.txt`` file that is not one of the 38 official label files
+            (a stray file would otherwise become a label column).
+    """
+    official = set(MIRFLICKR_POTENTIAL_LABELS) | set(MIRFLICKR_RELEVANT_LABELS)
     files = {}
     for entry in sorted(os.scandir(ann_dir), key=lambda e: e.name):
         name = entry.name
         if not name.endswith(".txt") or name.lower().startswith("readme") or not entry.is_file():
             continue
-        files[name[: -len(".txt")]] = Path(entry.path)
+        label = name[: -len(".txt")]
+        if label not in official:
+            raise DataFormatError(
+                entry.path,
+                f"not one of MIRFlickr-25K's {len(official)} label files ({', '.join(sorted(official)[:4])}, ...); "
+                "move it out of the annotations folder",
+            )
+        files[label] = Path(entry.path)
     return files
 
 
@@ -182,12 +196,13 @@ def load_mirflickr25k(
 
     Returns:
         A dataset with ``ids = 1..n_images``, binary labels, ``metadata["tags"]``
-        and ``image_paths`` (``None`` when there are no photos).
+        and ``image_paths`` (``None`` when there is no photo folder; ``None`` for each image
+        whose ``im<N>.jpg`` is not in the folder - a partial photo set is normal).
 
     Raises:
         DataFormatError: a malformed annotation or tags file, or ``<label>_r1`` and
             ``<label>`` files that disagree (the message names file and line).
-        FileNotFoundError: a missing folder, or a missing photo inside a photo folder.
+        FileNotFoundError: a missing annotation or tags folder, or ``require_images`` without photos.
     """
     root = Path(root)
     if label_set not in LABEL_SETS:
@@ -260,21 +275,18 @@ def load_mirflickr25k(
     # --- photos ---------------------------------------------------------------------------
     image_paths = None
     folder = _find_image_dir(root, image_dir, require_images)
+    n_photos = 0
     if folder is not None:
         with os.scandir(folder) as it:
             present = {e.name for e in it}
-        image_paths = tuple(folder / f"im{n}.jpg" for n in range(1, n_images + 1))
-        missing = [p for p in image_paths if p.name not in present]
-        if missing:
-            raise FileNotFoundError(
-                f"MIRFlickr-25K photo {missing[0]} is missing ({len(missing)} of {n_images} missing "
-                f"in {folder})"
-            )
+        names_ = (f"im{n}.jpg" for n in range(1, n_images + 1))
+        image_paths = tuple(folder / name if name in present else None for name in names_)
+        n_photos = sum(p is not None for p in image_paths)
 
-    photos = f"photos in {folder}" if folder is not None else "no photos"
+    photos = f"photos for {n_photos:,} images ({display_path(folder, root)}/)" if folder is not None else "no photos"
     description = (
         f"MIRFlickr-25K (real): {n_images:,} images, {len(names)} labels, user tags for "
-        f"{n_tagged:,} images ({n_files:,} tag files), {photos} - {root}"
+        f"{n_tagged:,} images ({n_files:,} tag files), {photos}"
     )
     if errata:
         description += f"; {len(errata)} known data errata handled (see extras['errata'])"
@@ -288,6 +300,7 @@ def load_mirflickr25k(
         synthetic=False,
         root=root,
         description=description,
+        photo_dir=folder,
         extras={
             "label_set": label_set,
             "annotation_dir": ann_dir,

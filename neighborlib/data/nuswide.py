@@ -44,6 +44,7 @@ from typing import Callable
 import numpy as np
 
 from .base import DataFormatError, SocialImageDataset
+from .root import display_path
 
 __all__ = ["KNOWN_LABEL_ERRATA", "SPLITS", "TAG_SOURCES", "load_nuswide"]
 
@@ -404,11 +405,8 @@ def load_nuswide(
             )
     elif keys is not None:
         folder = next((f for f in (root / "Flickr", root / "images") if f.is_dir()), None)
-    if folder is not None:
-        image_paths = tuple(folder / k for k in keys)
-        for p in image_paths:
-            if not p.is_file():
-                raise FileNotFoundError(f"NUS-WIDE photo {p} is missing (listed in the image list)")
+    if folder is not None:  # a photo missing from the folder is a partial set, not an error
+        image_paths = tuple(folder / k if (folder / k).is_file() else None for k in keys)
 
     # --- tags -----------------------------------------------------------------------------
     metadata: dict[str, list[tuple[str, ...]]] = {}
@@ -446,10 +444,10 @@ def load_nuswide(
     if not metadata and image_paths is None:
         content = "labels only (no tags, no images)"
     else:
-        content = f"{tag_note}, " + (f"photos in {folder}" if image_paths is not None else "no images")
-    description = (
-        f"NUS-WIDE (real): {n:,} images ({split}), {len(label_names)} concepts, {content} - {root}"
-    )
+        n_photos = 0 if image_paths is None else sum(p is not None for p in image_paths)
+        photos = f"photos for {n_photos:,} images ({display_path(folder, root)}/)" if image_paths is not None else "no images"
+        content = f"{tag_note}, {photos}"
+    description = f"NUS-WIDE (real): {n:,} images ({split}), {len(label_names)} concepts, {content}"
     if errata:
         description += f"; {len(errata)} known data errata handled (see extras['errata'])"
     return SocialImageDataset(
@@ -462,5 +460,6 @@ def load_nuswide(
         synthetic=False,
         root=root,
         description=description,
+        photo_dir=folder if image_paths is not None else None,
         extras={"split": split, "id_space": id_space, "errata": tuple(errata), "n_official_images": n_total},
     )

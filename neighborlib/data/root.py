@@ -1,7 +1,8 @@
 """Where real data is read from.
 
 Order: an explicit argument, then the ``NEIGHBORLIB_DATA`` environment variable,
-then ``../shared/data`` beside the project root when that folder exists.
+then ``../shared/data`` beside the project checkout when that folder exists (an installed
+package, outside a checkout, has no default: see :mod:`neighborlib.paths`).
 Nothing is ever downloaded; without a data root the book runs on the synthetic world.
 """
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PROJECT_ROOT", "cache_root", "data_root", "describe_data_root"]
+__all__ = ["PROJECT_ROOT", "cache_root", "data_root", "describe_data_root", "display_path"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from ..paths import checkout_root, default_cache_dir
+
+#: The project checkout (``None`` for an installed package); see :mod:`neighborlib.paths`.
+PROJECT_ROOT = checkout_root()
 ENV_VAR = "NEIGHBORLIB_DATA"
 
 
@@ -28,17 +32,34 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
             if not path.is_dir():
                 raise FileNotFoundError(f"{source} points at {path}, which is not a folder")
             return path
+    if PROJECT_ROOT is None:
+        return None
     default = (PROJECT_ROOT.parent / "shared" / "data").resolve()
     return default if default.is_dir() else None
+
+
+def display_path(path: str | os.PathLike, base: str | os.PathLike) -> str:
+    """``path`` relative to ``base`` when inside it, else its last component.
+
+    Descriptions and notebook outputs show this instead of absolute paths, so that a
+    committed output does not depend on the machine that produced it.
+    """
+    path, base = Path(path), Path(base)
+    try:
+        return path.relative_to(base).as_posix() or "."
+    except ValueError:
+        return path.name
 
 
 def cache_root() -> Path:
     """Folder for derived, regenerable files (rendered synthetic photos, features).
 
-    ``NEIGHBORLIB_CACHE`` if set, else ``<project>/.cache``. Never inside the data root.
+    ``NEIGHBORLIB_CACHE`` if set, else ``<checkout>/.cache`` in a project checkout, else the
+    user cache directory (:func:`neighborlib.paths.default_cache_dir`). Never inside the
+    data root.
     """
     value = os.environ.get("NEIGHBORLIB_CACHE")
-    path = Path(value).expanduser() if value else PROJECT_ROOT / ".cache"
+    path = Path(value).expanduser() if value else default_cache_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -56,7 +77,8 @@ def describe_data_root(explicit: str | os.PathLike | None = None) -> str:
             "project). Every chapter of this build ran on the **SYNTHETIC social-image world** that "
             "`neighborlib.data.synthetic` generates from a seed; its numbers say nothing about real photos."
         )
-    lines = [f"This build read real data from `{root}`:", ""]
+    shown = display_path(root, PROJECT_ROOT.parent) if PROJECT_ROOT is not None else root.name
+    lines = [f"This build read real data from `{shown}` (the data root):", ""]
     found = False
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         source = folder / "SOURCE.md"

@@ -2,13 +2,16 @@
 
 The papers report mean ± std over 5 random splits; :func:`random_splits` makes
 them reproducibly: split ``k`` of seed ``s`` draws from the independent stream
-``numpy.random.default_rng([s, k])``, so adding splits never changes earlier ones.
+``neighborlib.seeding.stream(s, "splits", k)``, so adding splits never changes earlier
+ones, and no split shares a stream with the synthetic world or a model's initialisation.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..seeding import stream
 
 __all__ = ["Split", "random_splits"]
 
@@ -56,7 +59,7 @@ def random_splits(
     Args:
         n: number of images.
         n_splits: how many splits (the papers use 5).
-        seed: base seed; split ``k`` uses ``default_rng([seed, k])``.
+        seed: base seed; split ``k`` uses ``stream(seed, "splits", k)``.
         fractions: (train, val, test) fractions of the eligible images.
         eligible: optional ``(n,)`` bool mask; images outside it are in no part
             (e.g. images without any tag when a protocol discards them).
@@ -75,7 +78,7 @@ def random_splits(
     n_train, n_val, _ = _sizes(len(pool), fractions)
     splits = []
     for k in range(n_splits):
-        perm = np.random.default_rng([seed, k]).permutation(pool)
+        perm = stream(seed, "splits", k).permutation(pool)
         splits.append(
             Split(
                 seed=seed,

@@ -55,7 +55,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, remove_stale_temporaries
+from ..seeding import stream
 from .base import SocialImageDataset
 from .root import cache_root
 
@@ -76,11 +77,7 @@ __all__ = [
 
 #: Bumped whenever labels, metadata or pixels change for the same arguments
 #: (it is part of the default cache folder name).
-GENERATOR_VERSION = 1
-
-# Independent random streams: default_rng([seed, stream, ...]).
-_META_STREAM = 1
-_RENDER_STREAM = 2
+GENERATOR_VERSION = 2  # 2: draws from neighborlib.seeding's named streams
 
 # --------------------------------------------------------------------------------------
 # Labels
@@ -322,7 +319,7 @@ def _default_n_users(n_images: int) -> int:
 
 
 def _generate_metadata(n: int, seed: int, n_users: int) -> dict:
-    rng = np.random.default_rng([seed, _META_STREAM])
+    rng = stream(seed, "synthetic.metadata")
     U = n_users
     L = len(LABELS)
 
@@ -659,6 +656,7 @@ def render_world(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)  # leftovers of a killed render
     paths = tuple(folder / f"im{i + 1}.png" for i in range(world.n_images))
     it: object = range(world.n_images)
     if progress:
@@ -1118,9 +1116,9 @@ def render_array(
     """Render one synthetic photo as a ``(S, S, 3)`` uint8 array.
 
     A pure function of its arguments: random choices (layout, colours, noise) come
-    from ``default_rng([seed, 2, index])``, content (scene, labels, hard) is given.
+    from the ``"synthetic.render"`` stream of ``(seed, index)``, content (scene, labels, hard) is given.
     """
-    rng = np.random.default_rng([int(seed), _RENDER_STREAM, int(index)])
+    rng = stream(int(seed), "synthetic.render", int(index))
     S = int(image_size)
     labels = set(labels)
     objects = [o for o in _DRAW_ORDER if o in labels]

@@ -52,6 +52,9 @@ Measured with ``benchmarks/bench_features.py`` on a shared 2-core machine (Lite0
 160 px and 90-140 at 128 px, while PIL decodes 900-1,400 such JPEGs/s - decoding and
 preprocessing are 10-25% of the time, so no worker processes are used on CPU. 5,000
 images take about 3 minutes at 224 px and 75 s at 160 px (the recommended CI setting).
+On the real MIRFlickr crops (128 px JPEGs) the same machine extracted about 81 photos/s
+at 160 px and 135 at 128 px (25,000 photos in 307 s at 160 px) (``python -m neighborlib.extract`` records its own rates in
+:func:`neighborlib.extract.timings_path`).
 Small batches are faster on CPU (:func:`default_batch_size`). On a machine where
 other processes compete for the cores, torch's intra-op threads can stall each other;
 an application may then prefer ``torch.set_num_threads(1)`` (this module never calls it).
@@ -62,7 +65,9 @@ Features are stored under ``cache_root() / "features" / <key_name> / <key>/`` as
 ``chunk_00000.npy``, ``chunk_00001.npy`` ... (``chunk_size`` images each) plus a
 ``meta.json``. The key is the SHA-256 of: ``key_name``, the ordered list of absolute
 image paths with each file's size in bytes, the backbone name, the SHA-256 of the
-weights file, the resolution, the spatial flag and :data:`FEATURES_VERSION`. Editing
+weights file, the resolution, the spatial flag, the device type (``"cpu"`` or
+``"cuda"``: features computed on different devices differ in the last bits, so they are
+distinct entries and never mix) and :data:`FEATURES_VERSION`. Editing
 a photo so that its size changes (or adding, removing, reordering photos) therefore
 starts a new cache entry; an edit that keeps the size is *not* detected.
 Pooled features are stored as float32; **spatial maps as float16** (half the disk and
@@ -96,7 +101,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .atomic import atomic_write
+from .atomic import atomic_write, remove_stale_temporaries
 
 __all__ = [
     "BACKBONES",
@@ -104,8 +109,8 @@ __all__ = [
     "FEATURES_VERSION",
     "FeatureExtractor",
     "FineTunableBackbone",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
+    "LITE_MEAN",
+    "LITE_STD",
     "ImageReadError",
     "WeightsMismatchError",
     "cached_features",
@@ -129,9 +134,11 @@ logger = logging.getLogger(__name__)
 #: storage layout); part of every cache key.
 FEATURES_VERSION = 1
 
-#: Per-channel normalisation of the EfficientNet-Lite weights (pixels in [0, 1] -> [-1, 1]).
-IMAGENET_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
-IMAGENET_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
+#: Per-channel normalisation the EfficientNet-Lite weights were trained with (pixels in
+#: [0, 1] -> [-1, 1]; timm's ``tf_efficientnet_lite*`` configs give the same mean and std).
+#: Not ImageNet's channel statistics, hence the name.
+LITE_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
+LITE_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
 PathLike = Union[str, os.PathLike]
 
@@ -461,7 +468,7 @@ def image_transform(resolution: int) -> Callable[[Image.Image], torch.Tensor]:
             _ToRGB(),
             T.Resize(resolution, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
             T.CenterCrop(resolution),
-            _ToNormalisedTensor(IMAGENET_MEAN, IMAGENET_STD),
+            _ToNormalisedTensor(LITE_MEAN, LITE_STD),
         ]
     )
 
@@ -692,9 +699,18 @@ def _file_size(path: PathLike | None, image_id: object = None) -> int:
 
 
 def feature_cache_dir(cache_dir: PathLike | None = None) -> Path:
-    """The root of the feature cache: ``cache_dir`` or ``cache_root() / "features"``."""
+    """The root of the feature cache: ``cache_dir``, else ``$NEIGHBORLIB_FEATURES``, else
+    ``cache_root() / "features"``.
+
+    ``make`` points ``NEIGHBORLIB_FEATURES`` at the checkout's ``.cache/features`` for
+    ``make features``, ``make book`` and ``make test`` alike, so the photos of a run are
+    extracted once and every chapter (and nbval) reads the same entries.
+    """
     if cache_dir is not None:
         return Path(cache_dir)
+    env = os.environ.get("NEIGHBORLIB_FEATURES")
+    if env:
+        return Path(env).expanduser()
     from .data.root import cache_root
 
     return cache_root() / "features"
@@ -771,6 +787,7 @@ def cached_features(
     key_fields = {
         "features_version": FEATURES_VERSION,
         "key_name": key_name,
+        "device": dev.type,  # CPU and CUDA features differ in the last bits: separate entries
         "backbone": spec.name,
         "weights_sha256": _sha256_file(wfile),
         "resolution": res,
@@ -780,6 +797,7 @@ def cached_features(
     key = hashlib.sha256(json.dumps(key_fields, separators=(",", ":")).encode()).hexdigest()[:24]
     folder = feature_cache_dir(cache_dir) / key_name / key
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)  # leftovers of a killed extraction
 
     n = len(paths)
     c, s = spec.num_features, spec.map_size(res)
@@ -852,14 +870,15 @@ def dataset_features(dataset, **kwargs: Any) -> np.ndarray:
     """:func:`cached_features` of a :class:`~neighborlib.data.SocialImageDataset`'s photos.
 
     The key name is ``dataset.name`` and errors name the image id (``dataset.ids``).
-    Keyword arguments go to :func:`cached_features`.
+    Keyword arguments go to :func:`cached_features`. Features are only ever requested
+    for images that have a photo: for a partial photo set pass ``dataset.with_photos()``.
 
     Raises:
-        ValueError: the dataset has no image paths.
+        MissingPhotoError: an image of ``dataset`` has no photo (names it, its folder and
+            how many lack one), before any work.
     """
-    if dataset.image_paths is None:
-        raise ValueError(f"{dataset.name} has no images (image_paths is None)")
-    return cached_features(dataset.name, dataset.image_paths, ids=list(dataset.ids), **kwargs)
+    paths = dataset.require_photos()
+    return cached_features(dataset.name, paths, ids=[i.item() for i in dataset.ids], **kwargs)
 
 
 # ----------------------------------------------------------------------------- fine-tuning

@@ -6,6 +6,7 @@ Everything except the ImageNet and shape checks runs at 64 px to keep the file f
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -290,6 +291,19 @@ def test_truncated_chunk_is_recomputed(world, tmp_path, counter, caplog):
     assert any("chunk_00001.npy" in r.getMessage() for r in caplog.records)
     np.testing.assert_array_equal(first, again)
     assert np.load(chunk).shape == (4, 1280)
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b'{"key": "another entry", "n_images": 10, "chunk_size": 4}'])
+def test_corrupt_meta_json_restarts_the_entry(world, tmp_path, counter, caplog, damage):
+    first = _cache(world, tmp_path)
+    (entry,) = (tmp_path / "synthetic").iterdir()
+    (entry / "meta.json").write_bytes(damage)
+    with caplog.at_level(logging.WARNING, logger="neighborlib.features"):
+        again = _cache(world, tmp_path)
+    assert counter[0] == 10 + 10  # its chunks were not trusted
+    assert any("unusable meta.json" in r.getMessage() for r in caplog.records)
+    np.testing.assert_array_equal(first, again)
+    assert json.loads((entry / "meta.json").read_text())["n_images"] == 10  # and it is whole again
 
 
 def test_missing_image_fails_before_any_work(world, tmp_path, counter):

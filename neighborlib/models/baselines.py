@@ -94,18 +94,25 @@ class TagLogistic:
         Z_val: sp.spmatrix,
         Y_val: np.ndarray,
         grid: Sequence[float] = (0.1, 1.0, 10.0),
+        extend: int = 0,
         seed: int = 0,
-    ) -> tuple[float, dict[float, float]]:
+    ) -> tuple["TagLogistic", dict[float, float]]:
         """Pick ``C`` from ``grid`` by per-label mAP on the validation set.
 
+        ``extend``: steps past an end of the grid that holds the best ``C``
+        (:func:`~neighborlib.models.selection.select_on_grid`).
+
         Returns:
-            ``(best_C, {C: validation mAP})``; ties go to the smaller ``C``.
+            ``(best fitted model, {C: validation mAP})``; ties go to the smaller ``C``.
         """
         from ..metrics import mean_average_precision
+        from .selection import select_on_grid
 
-        scores = {}
-        for C in grid:
-            model = cls(C=C, seed=seed).fit(Z_train, Y_train)
-            scores[C] = mean_average_precision(model.decision_function(Z_val), Y_val, per="label")
-        best = max(sorted(scores), key=lambda c: (scores[c], -c))
-        return best, scores
+        models: dict[float, TagLogistic] = {}
+
+        def evaluate(C: float, start: float | None) -> float:
+            models[C] = cls(C=C, seed=seed).fit(Z_train, Y_train)
+            return mean_average_precision(models[C].decision_function(Z_val), Y_val, per="label")
+
+        best_C, scores = select_on_grid(evaluate, grid, extend)
+        return models[best_C], scores

@@ -1,0 +1,377 @@
+"""The one evaluation protocol every chapter runs (LTN paper, Section 4).
+
+A chapter names a **benchmark set** and passes its methods; this module does the rest::
+
+    bench = load_benchmark("mirflickr")                       # the 25,000 photos, 24 labels
+    X = benchmark_features(bench)                             # cached, extracted once by `make`
+    result = run_protocol(bench, {"Tag-only": methods.tag_only(), ...}, features=X)
+    result.table()                                            # mean ± std over 5 seeded splits
+
+The protocol, as Johnson et al. (2015) state it:
+
+1. drop images without any metadata and images without any label;
+2. split the rest at random into train / val / test in the paper's proportions
+   (110K / 40K / 40,253 of 190,253: :data:`LTN_FRACTIONS`), 5 seeded splits
+   (:func:`neighborlib.data.random_splits`, stream ``"splits"``);
+3. per split, fit the vocabulary (the τ most frequent tokens) on the **training** part
+   only - caption words of COCO too - and drop from every part the images none of whose
+   tokens is in it (they have no metadata in the vocabulary);
+4. neighbours of training images come from the training part, those of validation
+   (test) images from the validation (test) part (:meth:`SplitData.metadata_neighbours`);
+5. every method chooses its hyperparameters on the split's own validation part, never
+   on a test set; it returns scores for the test part, which :func:`neighborlib.metrics.evaluate`
+   scores.
+
+A *method* is any callable ``method(data: SplitData) -> scores`` returning ``(n_test, L)``
+scores for ``data.test``, or ``(scores, info)`` with a dict of what it chose (recorded per
+split in :attr:`ProtocolResult.info`).
+
+Benchmark sets (:data:`BENCHMARKS`), the same in every chapter:
+
+* ``"mirflickr"`` - MIRFlickr-25K, all 25,000 photos, user tags, the 24 potential labels;
+* ``"mirflickr-r1"`` - the same images with the 14 ``_r1`` ("relevant") labels;
+* ``"coco-person"`` - MS-COCO val2017's 2,693 photos (every image with a person), caption
+  words as metadata, the 79 labels other than the constant ``person``;
+* ``"coco-captions"`` - all 4,952 labelled val2017 images, caption words, 80 labels, no
+  photos (for metadata-only methods);
+* ``"synthetic"`` - the synthetic social-image world (tags, groups, sets), for kinds of
+  metadata that exist nowhere else, and as the fallback without a data root.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Callable, Mapping, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import metrics as _metrics
+from .data import SocialImageDataset, Split, Vocabulary, load_dataset, random_splits
+from .neighbours import NeighbourTable, split_neighbours
+
+__all__ = [
+    "BENCHMARKS",
+    "Benchmark",
+    "LTN_FRACTIONS",
+    "ProtocolResult",
+    "SplitData",
+    "benchmark_features",
+    "load_benchmark",
+    "protocol_splits",
+    "run_protocol",
+]
+
+#: The LTN paper's train / val / test proportions: 110K / 40K / 40,253 of 190,253 images.
+LTN_FRACTIONS: tuple[float, float, float] = (110_000 / 190_253, 40_000 / 190_253, 40_253 / 190_253)
+
+#: benchmark name -> (title, one line on what it is)
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "mirflickr": ("MIRFlickr", "MIRFlickr-25K, all 25,000 photos, user tags, 24 potential labels"),
+    "mirflickr-r1": ("MIRFlickr (r1)", "MIRFlickr-25K, all 25,000 photos, user tags, 14 relevant (_r1) labels"),
+    "coco-person": ("COCO-person", "MS-COCO val2017 photos with a person, caption words, 79 labels (no 'person')"),
+    "coco-captions": ("COCO captions", "MS-COCO val2017 labelled images, caption words, 80 labels, no photos"),
+    "synthetic": ("Synthetic", "the SYNTHETIC social-image world (tags, groups, sets)"),
+}
+
+Scores = np.ndarray
+Method = Callable[["SplitData"], Union[Scores, tuple[Scores, Mapping[str, Any]]]]
+
+
+@dataclass(frozen=True, eq=False)
+class Benchmark:
+    """A named benchmark set: the images, the metadata kind(s) and the vocabulary size.
+
+    Attributes:
+        key: the key of :data:`BENCHMARKS` (``"mirflickr"`` ...).
+        title: the name tables print (``"MIRFlickr"``, ``"COCO-person"`` ...).
+        dataset: exactly the benchmark's images and label columns.
+        kinds: metadata kinds that form an image's tokens (several are prefixed by kind).
+        tau: vocabulary size τ (``None``: every training token).
+        synthetic: generated data (tables say so).
+    """
+
+    key: str
+    title: str
+    dataset: SocialImageDataset
+    kinds: tuple[str, ...]
+    tau: int | None
+    synthetic: bool = False
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    @cached_property
+    def tokens(self) -> list[tuple[str, ...]]:
+        """Per-image tokens of :attr:`kinds` (``"groups:g12"``-style prefixes when several)."""
+        return self.dataset.combined_tokens(self.kinds)
+
+    def subset(self, index: np.ndarray | Sequence[int]) -> "Benchmark":
+        """The same benchmark on the images at ``index`` (e.g. a seeded subset for quick runs)."""
+        return replace(self, dataset=self.dataset.subset(index))
+
+    def describe(self) -> str:
+        """One line for a table caption: set, image count, labels, metadata, τ."""
+        ds = self.dataset
+        tau = "all" if self.tau is None else f"{self.tau:,}"
+        flag = "SYNTHETIC DATA - " if self.synthetic else ""
+        photos = f", {int(ds.has_photo.sum()):,} with photos" if ds.has_images else ", no photos"
+        return (
+            f"{flag}{self.title}: {len(ds):,} images{photos}, {ds.n_labels} labels, "
+            f"metadata {'+'.join(self.kinds)} (τ = {tau})"
+        )
+
+    def __repr__(self) -> str:
+        return f"Benchmark({self.describe()})"
+
+
+def load_benchmark(
+    name: str,
+    data_root: str | os.PathLike | None = None,
+    *,
+    tau: int | None = None,
+    kinds: Sequence[str] | None = None,
+    seed: int = 0,
+    n_images: int = 5000,
+    render: bool = True,
+    image_size: int = 96,
+) -> Benchmark:
+    """One of the standard benchmark sets of :data:`BENCHMARKS`.
+
+    Args:
+        name: ``"mirflickr"``, ``"mirflickr-r1"``, ``"coco-person"``, ``"coco-captions"``
+            or ``"synthetic"``.
+        data_root: overrides ``NEIGHBORLIB_DATA`` (real sets only).
+        tau: vocabulary size; default 5,000 for tags (the LTN paper's τ) and every
+            training word for captions (the COCO loader keeps all words, the protocol
+            fits the vocabulary on each training part).
+        kinds: metadata kinds (synthetic world: any of tags, groups, sets; default tags).
+        seed, n_images, render, image_size: the synthetic world's (photos are rendered
+            when ``render``).
+
+    Raises:
+        ValueError: unknown name. FileNotFoundError: the real set is not under the data root.
+    """
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; choose one of {list(BENCHMARKS)}")
+    title = BENCHMARKS[name][0]
+    if name in ("mirflickr", "mirflickr-r1"):
+        ds = load_dataset("mirflickr25k", data_root, label_set="potential" if name == "mirflickr" else "relevant")
+        return Benchmark(name, title, ds, ("tags",), 5000 if tau is None else tau)
+    if name in ("coco-person", "coco-captions"):
+        ds = load_dataset("coco", data_root, split="val2017", tau=None)
+        if name == "coco-person":
+            ds = ds.with_photos()
+            ds = ds.with_labels([n for n in ds.label_names if n != "person"])
+        else:
+            ds = ds.subset(np.flatnonzero(ds.labels.sum(axis=1) > 0))
+        return Benchmark(name, title, ds, ("captions",), tau)
+    ds = load_dataset("synthetic", n_images=n_images, seed=seed, render=render, image_size=image_size)
+    return Benchmark(name, title, ds, tuple(kinds or ("tags",)), 5000 if tau is None else tau, synthetic=True)
+
+
+def benchmark_features(bench: Benchmark, **kwargs: Any) -> np.ndarray:
+    """Cached visual features of every image of ``bench`` (all must have a photo).
+
+    The cache entry is shared by every chapter and by ``make features``, which extracts
+    it once per run. Keyword arguments go to :func:`neighborlib.features.cached_features`
+    (``backbone``, ``resolution``, ``device``, ``spatial``, ``progress`` ...).
+    """
+    from .features import dataset_features
+
+    return dataset_features(bench.dataset, **kwargs)
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+def protocol_splits(bench: Benchmark, n_splits: int = 5, seed: int = 0) -> list[Split]:
+    """Steps 1-2 of the protocol: seeded splits of the images that have metadata and labels."""
+    ds = bench.dataset
+    eligible = (ds.labels.sum(axis=1) > 0) & np.fromiter(
+        (len(t) > 0 for t in bench.tokens), dtype=bool, count=len(ds)
+    )
+    return random_splits(len(ds), n_splits, seed=seed, fractions=LTN_FRACTIONS, eligible=eligible)
+
+
+@dataclass(frozen=True, eq=False)
+class SplitData:
+    """Everything a method may use for one split (indices are rows of ``bench.dataset``).
+
+    Attributes:
+        bench: the benchmark set.
+        split: train / val / test after step 3 (images without in-vocabulary metadata dropped).
+        vocabulary: the τ most frequent tokens of the training part.
+        Z: ``(N, τ)`` binary metadata of *every* image, encoded with :attr:`vocabulary`.
+        features: ``(N, C)`` visual features of every image, or ``None``.
+        seed: the protocol's base seed (methods draw from ``neighborlib.seeding`` streams
+            keyed by ``(seed, split.index)``).
+    """
+
+    bench: Benchmark
+    split: Split
+    vocabulary: Vocabulary
+    Z: sp.csr_matrix
+    features: np.ndarray | None
+    seed: int
+    _neighbours: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """``(N, L)`` labels of every image."""
+        return self.bench.dataset.labels
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.split.train
+
+    @property
+    def val(self) -> np.ndarray:
+        return self.split.val
+
+    @property
+    def test(self) -> np.ndarray:
+        return self.split.test
+
+    def X(self, part: str) -> np.ndarray:
+        """Visual features of one part (``"train"``, ``"val"``, ``"test"``)."""
+        if self.features is None:
+            raise ValueError(f"{self.bench.title}: this run has no visual features (pass features= to run_protocol)")
+        return self.features[getattr(self.split, part)]
+
+    def Y(self, part: str) -> np.ndarray:
+        """Labels of one part."""
+        return self.labels[getattr(self.split, part)]
+
+    def metadata_neighbours(self, M: int, metric: str = "jaccard") -> dict[str, NeighbourTable]:
+        """Step 4: Jaccard neighbours of each part within the same part (global indices), cached."""
+        key = (M, metric)
+        if key not in self._neighbours:
+            self._neighbours[key] = split_neighbours(self.Z, self.split, M=M, metric=metric)
+        return self._neighbours[key]
+
+
+def _split_data(bench: Benchmark, split: Split, features: np.ndarray | None, seed: int) -> SplitData:
+    vocab = Vocabulary.top_frequent(bench.tokens, bench.tau, index=split.train)
+    Z = vocab.encode(bench.tokens).tocsr()
+    in_vocab = np.diff(Z.indptr) > 0
+    kept = replace(
+        split,
+        train=split.train[in_vocab[split.train]],
+        val=split.val[in_vocab[split.val]],
+        test=split.test[in_vocab[split.test]],
+    )
+    return SplitData(bench, kept, vocab, Z, features, seed)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True, eq=False)
+class ProtocolResult:
+    """Per-split metrics of every method on one benchmark.
+
+    Attributes:
+        bench: the benchmark set.
+        splits: the splits as evaluated (after step 3).
+        metrics: method -> one :func:`neighborlib.metrics.evaluate` dict per split.
+        info: method -> one dict per split of what the method chose on validation.
+        scores: method -> per split ``(n_test, L)`` test scores (kept when ``keep_scores``).
+    """
+
+    bench: Benchmark
+    splits: list[Split]
+    metrics: dict[str, list[dict[str, float]]]
+    info: dict[str, list[dict[str, Any]]]
+    scores: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def table(self, columns: Sequence[str] | None = None, digits: int = 3) -> pd.DataFrame:
+        """Methods x metrics, each cell ``"mean ± std"`` over the splits."""
+        rows = {m: _metrics.format_mean_std(_metrics.summarise(r), digits) for m, r in self.metrics.items()}
+        df = pd.DataFrame(rows).T
+        if columns is not None:
+            df = df[list(columns)]
+        df.index.name = "method"
+        return df
+
+    def means(self) -> pd.DataFrame:
+        """Methods x metrics, the mean over the splits (floats)."""
+        return pd.DataFrame({m: _metrics.summarise(r)["mean"] for m, r in self.metrics.items()}).T
+
+    def caption(self) -> str:
+        """The line every table states: set, image count and split sizes."""
+        sizes = [(len(s.train), len(s.val), len(s.test)) for s in self.splits]
+        if len(set(sizes)) == 1:
+            part = "train {:,} / val {:,} / test {:,}".format(*sizes[0])
+        else:
+            lo, hi = np.min(sizes, axis=0), np.max(sizes, axis=0)
+            part = " / ".join(f"{n} {a:,}-{b:,}" for n, a, b in zip(("train", "val", "test"), lo, hi))
+        return (
+            f"{self.bench.describe()}; mean ± std over {len(self.splits)} seeded splits "
+            f"({part} images)"
+        )
+
+
+def run_protocol(
+    bench: Benchmark,
+    methods: Mapping[str, Method],
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+    features: np.ndarray | None = None,
+    ks: Sequence[int] = (3, 5),
+    upper_bound: bool = True,
+    keep_scores: bool = False,
+    progress: bool = True,
+) -> ProtocolResult:
+    """Run every method on the same seeded splits of ``bench`` and score it on each test part.
+
+    Args:
+        bench: a :class:`Benchmark`.
+        methods: name -> method (see the module docstring).
+        n_splits, seed: the splits (the papers use 5).
+        features: ``(N, C)`` visual features aligned with ``bench.dataset`` (or ``None``).
+        ks: top-k cut-offs of the P/R/F1 metrics.
+        upper_bound: add the "Upper bound" row (scores = the true labels).
+        keep_scores: keep every method's test scores in the result.
+        progress: a tqdm bar over splits x methods.
+    """
+    if features is not None and len(features) != len(bench):
+        raise ValueError(f"features has {len(features)} rows for the {len(bench)} images of {bench.title}")
+    splits = protocol_splits(bench, n_splits, seed)
+    names = list(methods) + (["Upper bound"] if upper_bound else [])
+    out_metrics: dict[str, list] = {n: [] for n in names}
+    out_info: dict[str, list] = {n: [] for n in names}
+    out_scores: dict[str, list] = {n: [] for n in names} if keep_scores else {}
+    evaluated: list[Split] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(splits) * len(methods), desc=f"{bench.title} protocol", unit="fit")
+    try:
+        for split in splits:
+            data = _split_data(bench, split, features, seed)
+            evaluated.append(data.split)
+            y_test = data.Y("test")
+            for name, method in methods.items():
+                out = method(data)
+                scores, info = (out if isinstance(out, tuple) else (out, {}))
+                scores = np.asarray(scores)
+                if scores.shape != y_test.shape:
+                    raise ValueError(f"method {name!r} returned scores {scores.shape}; expected {y_test.shape}")
+                out_metrics[name].append(_metrics.evaluate(scores, y_test, ks=ks))
+                out_info[name].append(dict(info))
+                if keep_scores:
+                    out_scores[name].append(scores)
+                if bar is not None:
+                    bar.update(1)
+            if upper_bound:
+                out_metrics["Upper bound"].append(_metrics.evaluate(y_test.astype(float), y_test, ks=ks))
+                out_info["Upper bound"].append({})
+    finally:
+        if bar is not None:
+            bar.close()
+    return ProtocolResult(bench, evaluated, out_metrics, out_info, out_scores)

@@ -1,0 +1,133 @@
+"""The evaluation protocol: LTN proportions, train-only vocabulary, per-part neighbours, val-only choices."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neighborlib import methods
+from neighborlib.data import SocialImageDataset
+from neighborlib.metrics import evaluate
+from neighborlib.models import TagLogistic
+from neighborlib.protocol import LTN_FRACTIONS, Benchmark, load_benchmark, protocol_splits, run_protocol
+
+
+def _bench(n=400, seed=0) -> Benchmark:
+    """Tokens t0..t29 drawn per image; label j is on when token t{j} is; image 0 has no tag, image 1 no label."""
+    rng = np.random.default_rng(seed)
+    tags = [tuple(f"t{k}" for k in sorted(set(rng.integers(0, 30, size=rng.integers(1, 6))))) for _ in range(n)]
+    tags[0] = ()
+    labels = np.array([[f"t{j}" in t for j in range(4)] for t in tags], dtype=np.uint8)
+    labels[1] = 0
+    ds = SocialImageDataset("toy", np.arange(n), ("a", "b", "c", "d"), labels, {"tags": tags})
+    return Benchmark("toy", "Toy", ds, ("tags",), tau=20)
+
+
+def test_splits_follow_the_ltn_protocol():
+    bench = _bench()
+    splits = protocol_splits(bench, n_splits=3, seed=0)
+    eligible = (bench.dataset.labels.sum(1) > 0) & bench.dataset.has_metadata("tags")
+    assert LTN_FRACTIONS == pytest.approx((110_000 / 190_253, 40_000 / 190_253, 40_253 / 190_253))
+    for s in splits:
+        parts = np.concatenate([s.train, s.val, s.test])
+        assert len(np.unique(parts)) == len(parts) == eligible.sum()  # disjoint, cover the eligible images
+        assert 0 not in parts and 1 not in parts  # no metadata / no label: dropped
+        assert len(s.train) == round(LTN_FRACTIONS[0] * eligible.sum())
+    assert not np.array_equal(splits[0].train, splits[1].train)
+
+
+def test_run_protocol_fits_the_vocabulary_on_train_and_chooses_on_val(monkeypatch):
+    bench = _bench()
+    seen = []
+
+    def spy(data):
+        # the vocabulary holds only tokens of training images, ranked by their training frequency
+        train_tokens = {t for i in data.train for t in bench.tokens[i]}
+        assert set(data.vocabulary.tokens) <= train_tokens and len(data.vocabulary) <= 20
+        # every kept image has a token in the vocabulary
+        for part in (data.train, data.val, data.test):
+            assert (np.diff(data.Z[part].tocsr().indptr) > 0).all()
+        # metadata neighbours stay inside their own part
+        nbr = data.metadata_neighbours(M=5)
+        for part in ("train", "val", "test"):
+            assert np.isin(nbr[part].indices, getattr(data, part)).all()
+        seen.append(data.split.index)
+        return np.zeros((len(data.test), 4)), {"chose": 1}
+
+    result = run_protocol(bench, {"spy": spy, "tag-only": methods.tag_only()}, n_splits=2, progress=False)
+    assert seen == [0, 1] and result.info["spy"] == [{"chose": 1}, {"chose": 1}]
+    assert list(result.table().index) == ["spy", "tag-only", "Upper bound"]
+    assert "Toy: 400 images" in result.caption() and "2 seeded splits" in result.caption()
+    # the tag-only row equals an independent refit with the C it reports, on the same split
+    split = result.splits[0]
+    data_Z = None
+    from neighborlib.data import Vocabulary
+
+    vocab = Vocabulary.top_frequent(bench.tokens, 20, index=protocol_splits(bench, 2)[0].train)
+    data_Z = vocab.encode(bench.tokens)
+    C = result.info["tag-only"][0]["C"]
+    model = TagLogistic(C=C).fit(data_Z[split.train], bench.dataset.labels[split.train])
+    expected = evaluate(model.decision_function(data_Z[split.test]), bench.dataset.labels[split.test])
+    assert result.metrics["tag-only"][0] == pytest.approx(expected)
+    # the choice was made on val: the reported val score is the best of the grid on val
+    grid_scores = []
+    from neighborlib.metrics import mean_average_precision
+
+    for c in (0.1, 1.0, 10.0):
+        m = TagLogistic(C=c).fit(data_Z[split.train], bench.dataset.labels[split.train])
+        grid_scores.append(mean_average_precision(m.decision_function(data_Z[split.val]), bench.dataset.labels[split.val]))
+    assert result.info["tag-only"][0]["val mAP_label"] == pytest.approx(max(grid_scores))
+
+
+def test_a_method_returning_the_wrong_shape_is_named():
+    with pytest.raises(ValueError, match="method 'bad' returned scores"):
+        run_protocol(_bench(), {"bad": lambda d: np.zeros((3, 4))}, n_splits=1, progress=False)
+
+
+def test_knn_vote_method_chooses_k_on_val_and_uses_training_neighbours():
+    bench = _bench()
+    rng = np.random.default_rng(0)
+    X = bench.dataset.labels @ rng.standard_normal((4, 16)) + 0.3 * rng.standard_normal((len(bench), 16))
+    result = run_protocol(bench, {"kNN": methods.cnn_knn_vote(ks=(1, 5, 10))}, n_splits=1, features=X, progress=False)
+    assert result.info["kNN"][0]["k"] in (1, 5, 10)
+    assert result.metrics["kNN"][0]["mAP_label"] > 0.8  # features made from the labels
+    with pytest.raises(ValueError, match="features has 3 rows"):
+        run_protocol(bench, {"kNN": methods.cnn_knn_vote()}, n_splits=1, features=X[:3], progress=False)
+    # a k beyond the training set is capped at its size: k = n_train votes with every training image
+    n_train = len(result.splits[0].train)
+    capped = run_protocol(bench, {"kNN": methods.cnn_knn_vote(ks=(10 * len(bench),))}, n_splits=1,
+                          features=X, keep_scores=True, progress=False)
+    assert capped.info["kNN"][0]["k"] == n_train
+    scores = capped.scores["kNN"][0]
+    rates = bench.dataset.labels[capped.splits[0].train].mean(axis=0)
+    np.testing.assert_allclose(scores, np.broadcast_to(rates, scores.shape))  # the training label rates
+
+
+def test_synthetic_benchmark_and_unknown_name():
+    bench = load_benchmark("synthetic", n_images=300, render=False, kinds=("tags", "groups"))
+    assert bench.synthetic and bench.describe().startswith("SYNTHETIC DATA - Synthetic: 300 images")
+    assert any(t.startswith("groups:") for toks in bench.tokens for t in toks)
+    with pytest.raises(ValueError, match="unknown benchmark 'nus'"):
+        load_benchmark("nus")
+
+
+@pytest.mark.realdata
+def test_real_benchmark_sets():
+    from conftest import require_real_data
+
+    require_real_data("coco")
+    mir = load_benchmark("mirflickr")
+    assert len(mir) == 25000 and mir.dataset.n_labels == 24 and mir.dataset.has_photo.all()
+    assert load_benchmark("mirflickr-r1").dataset.n_labels == 14
+    people = load_benchmark("coco-person")
+    assert len(people) == 2693 and people.dataset.n_labels == 79 and "person" not in people.dataset.label_names
+    assert people.dataset.has_photo.all() and people.kinds == ("captions",)
+    captions = load_benchmark("coco-captions")
+    assert len(captions) == 4952 and captions.dataset.n_labels == 80
+    # photos whose only label is 'person' have no label left on COCO-person and are dropped
+    only_person = int((people.dataset.labels.sum(axis=1) == 0).sum())
+    assert 0 < only_person < 50
+    n = 2693 - only_person
+    split = protocol_splits(people, 1)[0]
+    assert (len(split.train), len(split.val), len(split.test)) == (
+        round(LTN_FRACTIONS[0] * n), round(LTN_FRACTIONS[1] * n), n - round(LTN_FRACTIONS[0] * n) - round(LTN_FRACTIONS[1] * n)
+    )

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
 
-__all__ = ["atomic_write"]
+__all__ = ["STALE_AFTER_S", "atomic_write", "remove_stale_temporaries"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], durable: bool = True) -> None:
@@ -39,3 +39,39 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], dur
         except FileNotFoundError:
             pass
         raise
+
+
+#: A temporary file older than this (seconds) belongs to a write that was killed
+#: (SIGKILL, power loss), never to one still running: every cache write takes seconds.
+STALE_AFTER_S = 3600.0
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, max_age_s: float = STALE_AFTER_S) -> int:
+    """Remove the leftovers of killed writes in ``folder``: ``.<name>.*.tmp`` files or folders
+    (the names :func:`atomic_write` and the folder writers use) last modified over
+    ``max_age_s`` seconds ago. Younger ones may belong to a concurrent writer and stay.
+
+    Returns:
+        How many were removed (0 when ``folder`` does not exist).
+    """
+    import shutil
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    now, removed = time.time(), 0
+    for entry in folder.iterdir():
+        if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        try:
+            if now - entry.lstat().st_mtime <= max_age_s:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed

@@ -39,7 +39,8 @@ Conventions (shared by every function here)
 
 Backends
 --------
-``backend="scipy"`` (the CPU default) multiplies row blocks of the sparse
+``backend="numpy"`` (the CPU default; ``"scipy"`` is an alias, since the sparse products
+are scipy's and the selection is numpy's) multiplies row blocks of the sparse
 matrices (``Z_q[block] @ Z_c.T``, so the work is proportional to the number of
 *co-occurring* tag pairs, not to ``Q x C``) and selects the top ``M`` per row
 directly on the sparse product's entries, never densifying a block.
@@ -147,9 +148,14 @@ def _as_binary_csr(X: Any, name: str) -> sp.csr_matrix:
         arr = np.asarray(X)
         if arr.ndim != 2:
             raise ValueError(f"{name} must be a 2-D matrix, got shape {arr.shape}")
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():  # NaN != 0 would count as a tag
+            r, c = np.argwhere(~np.isfinite(arr))[0]
+            raise ValueError(f"{name} has non-finite entries (first at row {r}, column {c}: {arr[r, c]})")
         X = sp.csr_matrix(arr != 0)
     if X.data.size and not np.isfinite(X.data).all():
-        raise ValueError(f"{name} has non-finite entries")
+        bad = int(np.flatnonzero(~np.isfinite(X.data))[0])
+        r = int(np.searchsorted(X.indptr, bad, side="right") - 1)
+        raise ValueError(f"{name} has non-finite entries (first at row {r}, column {int(X.indices[bad])})")
     X.sort_indices()
     return sp.csr_matrix(
         (np.ones(X.nnz, dtype=np.float32), X.indices.astype(np.int32, copy=False), X.indptr.astype(np.int64)),
@@ -499,7 +505,8 @@ def jaccard_neighbours(
             device, ~0.5 GB) and the candidates are held densely on the device (``C·τ·4`` bytes).
         device: ``"cpu"`` or a torch device such as ``"cuda"`` (implies ``backend="torch"``).
         progress: show a tqdm progress bar over the queries.
-        backend: ``"auto"`` (scipy on CPU, torch otherwise), ``"scipy"`` or ``"torch"``
+        backend: ``"auto"`` (``"numpy"`` on CPU, ``"torch"`` otherwise), ``"numpy"`` (alias
+            ``"scipy"``) or ``"torch"``
             (``backend="torch", device="cpu"`` runs the GPU code path on the CPU).
         n_jobs: CPU backend: threads working on blocks concurrently (``None``: the usable
             cores). Each thread holds one block's working memory. Results do not depend on it.

@@ -53,6 +53,7 @@ from stat import S_IFMT, S_IFREG
 from typing import Iterable, Iterator
 
 from .atomic import atomic_write
+from .paths import default_cache_dir
 
 __all__ = [
     "ResourceError",
@@ -70,8 +71,6 @@ __all__ = [
     "main",
 ]
 
-# Same as neighborlib.data.root.PROJECT_ROOT (computed here so the CLI imports nothing heavy).
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_VAR = "NEIGHBORLIB_RESOURCES"
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = 1
@@ -309,9 +308,11 @@ RESOURCES: dict[str, Resource] = {
 
 
 def resources_root() -> Path:
-    """``$NEIGHBORLIB_RESOURCES`` if set, else ``<project>/.cache/resources``; created if missing."""
+    """``$NEIGHBORLIB_RESOURCES`` if set, else ``resources/`` in the default cache folder
+    (``<checkout>/.cache/resources`` in a project checkout, see :mod:`neighborlib.paths`);
+    created if missing."""
     value = os.environ.get(ENV_VAR)
-    path = Path(value).expanduser() if value else PROJECT_ROOT / ".cache" / "resources"
+    path = Path(value).expanduser() if value else default_cache_dir() / "resources"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -329,12 +330,14 @@ def _hint(name: str) -> str:
     return f"{Path(sys.executable).name} -m neighborlib.resources fetch {name}"
 
 
-def resource_dir(name: str, fetch: bool = True) -> Path:
-    """``<resources_root>/<name>``, fetched and verified on first use.
+def resource_dir(name: str, fetch: bool = False) -> Path:
+    """``<resources_root>/<name>``, checked.
 
     When the manifest is present this only checks that every file exists with its recorded
-    size (no hashing). With ``fetch=False`` a missing or incomplete resource raises
-    :class:`ResourceError` saying how to fetch it.
+    size (no hashing). Nothing is downloaded at run time: by default a missing or incomplete
+    resource raises :class:`ResourceError` saying how to fetch it (``make`` does the
+    fetching, before any chapter runs). ``fetch=True`` (the ``fetch`` command line and
+    tests) fetches and verifies it instead.
     """
     res = _resource(name)
     folder = resources_root() / name
@@ -343,12 +346,13 @@ def resource_dir(name: str, fetch: bool = True) -> Path:
         return folder
     if not fetch:
         raise ResourceError(
-            f"resource {name!r} is not available at {folder} ({problem}); fetch it with: {_hint(name)}"
+            f"resource {name!r} is not available at {folder} ({problem}); nothing is downloaded at "
+            f"run time: fetch it first with `make resources` or `{_hint(name)}`"
         )
     return _fetch(res, force=False, progress=True)
 
 
-def resource_file(name: str, filename: str | os.PathLike, fetch: bool = True) -> Path:
+def resource_file(name: str, filename: str | os.PathLike, fetch: bool = False) -> Path:
     """A file of a resource: its relative path (``"corpora/wordnet/data.noun"``) or, when unique,
     its base name. ``FileNotFoundError`` (before any fetching) if it is not part of the resource."""
     res = _resource(name)

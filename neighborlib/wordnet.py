@@ -57,8 +57,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .atomic import atomic_write
+from .atomic import atomic_write, remove_stale_temporaries
 from .data.base import DataFormatError
+from .memo import BoundedMemo
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -184,8 +185,9 @@ def _check_wordnet_files(folder: Path) -> None:
             )
 
 
-_READERS: dict[str, "WordNetCorpusReader"] = {}
-_IC_TABLES: dict[tuple[str, str], dict] = {}
+#: Memoised readers and IC tables: a WordNet folder or two, an IC file or four, per process.
+_READERS: BoundedMemo["WordNetCorpusReader"] = BoundedMemo(2)
+_IC_TABLES: BoundedMemo[dict] = BoundedMemo(4)
 
 
 def load_wordnet(root: str | os.PathLike | None = None) -> "WordNetCorpusReader":
@@ -206,7 +208,7 @@ def load_wordnet(root: str | os.PathLike | None = None) -> "WordNetCorpusReader"
     folder = base / "corpora" / "wordnet"
     key = str(folder)
     if key in _READERS:
-        return _READERS[key]
+        return _READERS.get(key)
     _check_wordnet_files(folder)
     _authorise(base)
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
@@ -217,8 +219,7 @@ def load_wordnet(root: str | os.PathLike | None = None) -> "WordNetCorpusReader"
         reader = WordNetCorpusReader(key, None)
     if not reader.synsets("dog", "n"):
         raise DataFormatError(folder / "index.noun", "WordNet loaded but 'dog' has no noun synset")
-    _READERS[key] = reader
-    return reader
+    return _READERS.put(key, reader)
 
 
 def load_information_content(name: str = "ic-brown.dat", root: str | os.PathLike | None = None) -> dict:
@@ -235,7 +236,7 @@ def load_information_content(name: str = "ic-brown.dat", root: str | os.PathLike
     folder = base / "corpora" / "wordnet_ic"
     key = (str(folder), name)
     if key in _IC_TABLES:
-        return _IC_TABLES[key]
+        return _IC_TABLES.get(key)
     if not (folder / name).is_file():
         available = sorted(p.name for p in folder.glob("*.dat")) if folder.is_dir() else []
         raise FileNotFoundError(f"no IC file {name!r} in {folder}; available: {available}")
@@ -243,8 +244,7 @@ def load_information_content(name: str = "ic-brown.dat", root: str | os.PathLike
     from nltk.corpus.reader.wordnet import WordNetICCorpusReader
 
     table = WordNetICCorpusReader(str(folder), r".*\.dat").ic(name)
-    _IC_TABLES[key] = table
-    return table
+    return _IC_TABLES.put(key, table)
 
 
 # ----------------------------------------------------------------------------- words
@@ -531,7 +531,8 @@ class WordNetGraph:
         return WordNetGraph(tuple(self.words[i] for i in index), sub, self.relation_weights)
 
 
-_GRAPHS: dict[tuple, WordNetGraph] = {}
+#: Memoised graphs (about 10 MB each), per (WordNet folder, weights): the two most recent.
+_GRAPHS: BoundedMemo[WordNetGraph] = BoundedMemo(2)
 
 
 def _weights(relation_weights: Mapping[str, float] | None) -> dict[str, float]:
@@ -572,7 +573,7 @@ def wordnet_graph(
     connect it to a neighbour.
 
     Building it parses all 117,659 synsets with NLTK (about 20 s), so the graph is
-    memoised per (WordNet folder, weights) and, with ``use_cache``, stored as
+    memoised per (WordNet folder, weights) (the two most recent) and, with ``use_cache``, stored as
     ``<cache_dir>/<key>.npz`` (``cache_dir`` defaulting to
     ``neighborlib.data.cache_root() / "wordnet_graph"``; ``key`` hashes the weights,
     a fingerprint of the WordNet files and this code's version): later loads take
@@ -584,7 +585,7 @@ def wordnet_graph(
     base = Path(str(wn.root)).parent.parent  # <root>/corpora/wordnet -> <root>
     key = (str(wn.root), tuple(weights.items()))
     if key in _GRAPHS:
-        return _GRAPHS[key]
+        return _GRAPHS.get(key)
     path = None
     if use_cache:
         name = embeddings_cache_key(
@@ -598,8 +599,7 @@ def wordnet_graph(
         path = folder / f"{name}.npz"
         graph = _load_graph(path, weights)
         if graph is not None:
-            _GRAPHS[key] = graph
-            return graph
+            return _GRAPHS.put(key, graph)
 
     words = sorted({name.lower() for name in wn.all_lemma_names()})
     index = {w: i for i, w in enumerate(words)}
@@ -652,12 +652,12 @@ def wordnet_graph(
     graph = WordNetGraph(tuple(words), M, weights)
     if path is not None:
         _save_graph(path, graph)
-    _GRAPHS[key] = graph
-    return graph
+    return _GRAPHS.put(key, graph)
 
 
 def _save_graph(path: Path, graph: WordNetGraph) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
     A = graph.adjacency
     atomic_write(
         path,
@@ -1008,8 +1008,13 @@ def _load_cached(folder: Path) -> tuple[list[str], np.ndarray, dict] | None:
 
 
 def _save_cached(folder: Path, words: list[str], vectors: np.ndarray, info: dict) -> None:
-    """Write into a fresh sibling folder, then rename it into place (atomic; first writer wins)."""
+    """Write into a fresh sibling folder, then rename it into place.
+
+    A reader sees a complete entry or none (and then recomputes); a later writer replaces an
+    earlier entry (the last writer wins), which also repairs a broken one.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder.parent)
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.{time.time_ns()}.tmp")
     tmp.mkdir()
     try:

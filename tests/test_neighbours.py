@@ -287,6 +287,16 @@ def test_cosine_rejects_nan():
         cosine_neighbours(X, None, M=2)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_jaccard_rejects_nan_dense_or_sparse(sparse):
+    """A NaN is not a tag: dense input used to count it as one (NaN != 0), sparse raised."""
+    Z = np.zeros((4, 5))
+    Z[0, :2] = Z[1, 1:3] = Z[3, 4] = 1
+    Z[2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"queries has non-finite entries \(first at row 2, column 3"):
+        jaccard_neighbours(sp.csr_matrix(Z) if sparse else Z, None, M=2)
+
+
 # ----------------------------------------------------------------------------- split protocol
 
 

@@ -200,8 +200,12 @@ def test_missing_resource_with_fetch_false(root, wheel_res, index):
     assert not R.is_available("fake-wheel")
     with pytest.raises(ResourceError, match="not fetched"):
         R.verify("fake-wheel")
-    # with fetch=True (the default) the first use fetches it
-    assert R.resource_file("fake-wheel", "vectors/a.vec").read_bytes() == b"alpha 1 2 3\n"
+    # nothing is downloaded at run time: the default use raises with the hint, and never runs pip
+    with pytest.raises(ResourceError, match=r"nothing is downloaded at run time.*make resources"):
+        R.resource_file("fake-wheel", "vectors/a.vec")
+    assert index.calls == []
+    # only an explicit fetch (what `make resources` runs) downloads it
+    assert R.resource_file("fake-wheel", "vectors/a.vec", fetch=True).read_bytes() == b"alpha 1 2 3\n"
     assert index.calls == ["fake-wheel"]
 
 
@@ -328,7 +332,7 @@ def test_verify_catches_tampering_and_quick_check_catches_truncation(root, wheel
     with pytest.raises(ResourceError, match=r"vectors/b.vec: missing"):
         R.verify("fake-wheel")
     # resource_dir with fetch=True replaces the damaged copy
-    assert R.resource_dir("fake-wheel") == folder
+    assert R.resource_dir("fake-wheel", fetch=True) == folder
     assert index.calls == ["fake-wheel", "fake-wheel"]
     R.verify("fake-wheel")
 
@@ -377,7 +381,7 @@ def test_fetch_interrupted_before_the_manifest_is_never_accepted(root, wheel_res
     stale = root / f"{R._PARTIAL}fake-wheel~killed"
     (stale / "fake-wheel").mkdir(parents=True)
     (folder / "junk-from-a-partial-fetch").write_text("x")
-    assert R.resource_dir("fake-wheel") == folder
+    assert R.resource_dir("fake-wheel", fetch=True) == folder
     assert not (folder / "junk-from-a-partial-fetch").exists()
     assert leftovers(root) == []
     R.verify("fake-wheel")
@@ -560,7 +564,7 @@ def test_real_pip_download_from_a_local_index(root, local_index, monkeypatch):
         spec="nlrfake==0.1.0",
     )
     monkeypatch.setitem(R.RESOURCES, "nlrfake", res)
-    assert R.resource_file("nlrfake", "vec.txt").read_bytes() == b"pip-fetched\n"
+    assert R.resource_file("nlrfake", "vec.txt", fetch=True).read_bytes() == b"pip-fetched\n"
     R.verify("nlrfake")
 
 
@@ -647,10 +651,9 @@ def test_cli_as_a_subprocess_exits_nonzero_with_a_message(tmp_path):
 
 
 def test_resources_root_default_and_env(tmp_path, monkeypatch):
-    from neighborlib.data.root import PROJECT_ROOT
-
     monkeypatch.delenv("NEIGHBORLIB_RESOURCES", raising=False)
-    assert R.resources_root() == PROJECT_ROOT / ".cache" / "resources"
+    project = Path(__file__).resolve().parents[1]  # this checkout
+    assert R.resources_root() == project / ".cache" / "resources"
     monkeypatch.setenv("NEIGHBORLIB_RESOURCES", str(tmp_path / "a" / "b"))
     assert R.resources_root() == tmp_path / "a" / "b" and (tmp_path / "a" / "b").is_dir()
 

@@ -322,3 +322,38 @@ _SETTING_KEYS = (
     "algorithm", "version", "n_words", "dim", "alpha", "words", "relation_weights", "dtype", "method",
     "pca_seed", "wordnet",
 )  # fmt: skip
+
+
+def test_corrupt_vectors_npz_is_recomputed(small_embedding, root, tmp_path):
+    """A truncated ``vectors.npz`` (a killed write from an older version, a full disk) is
+    recomputed, not read, and the entry is whole again."""
+    import shutil
+
+    kv, cache = small_embedding
+    (entry,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    copy = tmp_path / "cache"
+    shutil.copytree(cache, copy)
+    npz = copy / entry.name / "vectors.npz"
+    npz.write_bytes(npz.read_bytes()[:200])
+    again = W.wordnet_embeddings(n_words=1500, dim=50, words=SEEDS, root=root, cache_dir=copy, progress=False)
+    assert again.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(again.vectors, kv.vectors)
+    with np.load(npz) as z:
+        assert z["vectors"].shape == (1500, 50)
+
+
+def test_corrupt_graph_npz_is_not_trusted(tmp_path):
+    """``_load_graph`` gives the saved graph back exactly, and ``None`` (rebuild) for a
+    truncated or foreign file."""
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix(np.array([[0, 1.0, 0], [1.0, 0, 0.5], [0, 0.5, 0]]))
+    graph = W.WordNetGraph(("cat", "dog", "puppy"), A, {"synonym": 1.0})
+    path = tmp_path / "g.npz"
+    W._save_graph(path, graph)
+    back = W._load_graph(path, {"synonym": 1.0})
+    assert back.words == graph.words and (back.adjacency != A).nnz == 0
+    path.write_bytes(path.read_bytes()[:100])
+    assert W._load_graph(path, {"synonym": 1.0}) is None
+    np.savez(path, something=np.arange(3))
+    assert W._load_graph(path, {"synonym": 1.0}) is None

@@ -2,129 +2,247 @@
 
 Papermill injects a cell of assignments after a notebook's ``parameters`` cell and
 only *warns* about names the notebook does not declare, so ``-p sed 3`` would run
-the whole chapter with the default seed. Every chapter therefore does::
+the whole chapter with the default seed. Every chapter's parameters cell is therefore
+plain annotated assignments of literals, which papermill itself understands
+(``papermill --help-notebook`` lists them with their types, defaults and help)::
 
-    guard = ParameterGuard("01_data_and_neighbourhoods", globals())   # first cell
+    # %% tags=["parameters"]
+    dataset: str = "auto"  # "auto", "mirflickr" or "synthetic"
+    seed: int = 0  # base seed of the splits
+    data_root: Optional[str] = None  # None: $NEIGHBORLIB_DATA, else ../shared/data
 
-    # parameters cell (tagged "parameters")
-    dataset = "auto"
-    seed = 0
-    guard.declare(globals())        # last line: records names and default types
+    # %% the next cell
+    params = check_parameters(globals(), "01_data_and_neighbourhoods", choices={...})
 
-    params = guard.check(globals()) # first cell after papermill's injected one
-
-:meth:`ParameterGuard.check` raises :class:`ParameterError` naming the notebook and
-the offending parameter for an unknown name (with a "did you mean" hint), a value
-of the wrong type, or a value outside a declared set of choices.
+:func:`check_parameters` reads the parameters cell's own source and papermill's injected
+cell from the kernel's input history (``In``; where an executor keeps none, such as nbval,
+the ``__annotations__`` the parameters cell leaves), so nothing has to be recorded before
+the parameters cell and a second "Run All" in the same kernel checks the same way. It raises
+:class:`ParameterError` naming the notebook and the offending parameter for an unknown
+name (with a "did you mean" hint), a value of the wrong type, or a value outside a declared
+set of choices. (Help comments must not contain ``=``: papermill skips such lines.)
 """
 from __future__ import annotations
 
+import ast
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType, SimpleNamespace
-from typing import Any, Iterable, Mapping, MutableMapping
+from types import SimpleNamespace
+from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["ParameterError", "ParameterGuard", "resolve_device", "sync_pair"]
+__all__ = [
+    "Parameter",
+    "ParameterError",
+    "check_parameters",
+    "clean_execution_metadata",
+    "parse_parameters",
+    "resolve_device",
+    "sync_pair",
+]
+
+#: Metadata that records one execution (durations, timestamps, status), never committed.
+EXECUTION_METADATA = ("papermill", "execution")
+
+#: The first line of the cell papermill injects after the parameters cell.
+INJECTED_HEADER = "# Parameters"
 
 
 class ParameterError(ValueError):
     """An unknown, ill-typed or out-of-range notebook parameter."""
 
 
-def _is_user_name(name: str) -> bool:
-    # IPython adds _, __, _i3, _3, In, Out, exit, quit, get_ipython to the namespace.
-    return not name.startswith("_") and name not in {"In", "Out", "exit", "quit", "get_ipython"}
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a chapter, as its parameters cell declares it.
 
-
-def _type_name(value: Any) -> str:
-    return "None" if value is None else type(value).__name__
-
-
-def _compatible(default: Any, value: Any) -> bool:
-    """Whether ``value`` may replace ``default`` (papermill passes Python literals)."""
-    if default is None:  # optional path-like parameters: None or a string
-        return value is None or isinstance(value, (str, Path))
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, (list, tuple)):
-        if not isinstance(value, (list, tuple)):
-            return False
-        if default:
-            return all(_compatible(default[0], v) for v in value)
-        return True
-    return isinstance(value, type(default))
-
-
-class ParameterGuard:
-    """Checks the parameters papermill injected into one chapter.
-
-    Args:
-        notebook: the chapter's name, used in error messages.
-        namespace: the notebook's ``globals()`` before the parameters cell.
+    Attributes:
+        name: the variable name.
+        annotation: the type annotation's source (``"int"``, ``"Optional[str]"``, ``"list[int]"``).
+        default: the literal default value.
+        help: the line's trailing comment.
     """
 
-    def __init__(self, notebook: str, namespace: Mapping[str, Any]):
-        self.notebook = notebook
-        self._before = {n for n in namespace if _is_user_name(n)}
-        self._defaults: dict[str, Any] | None = None
-        self._after_declare: set[str] = set()
+    name: str
+    annotation: str
+    default: Any
+    help: str
 
-    @property
-    def defaults(self) -> Mapping[str, Any]:
-        if self._defaults is None:
-            raise RuntimeError("call guard.declare(globals()) at the end of the parameters cell first")
-        return MappingProxyType(self._defaults)
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` has the annotated type (papermill passes Python literals)."""
+        return _matches(ast.parse(self.annotation, mode="eval").body, value)
 
-    def declare(self, namespace: Mapping[str, Any]) -> None:
-        """Record the parameters cell's names and default values (call as its last line)."""
-        names = [n for n in namespace if _is_user_name(n) and n not in self._before and n != "guard"]
-        self._defaults = {n: namespace[n] for n in names}
-        self._after_declare = {n for n in namespace if _is_user_name(n)}
 
-    def check(
-        self,
-        namespace: MutableMapping[str, Any],
-        choices: Mapping[str, Iterable[Any]] | None = None,
-    ) -> SimpleNamespace:
-        """Validate the injected parameters and return them all as a namespace.
+_SCALARS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
 
-        Args:
-            namespace: the notebook's ``globals()`` after papermill's injected cell.
-            choices: optional allowed values per parameter, e.g. ``{"device": ["cpu", "cuda", "auto"]}``.
 
-        Raises:
-            ParameterError: unknown name, wrong type, or value not among ``choices``.
-        """
-        defaults = self.defaults
-        known = ", ".join(f"{n} ({_type_name(v)})" for n, v in defaults.items())
-        unknown = sorted(n for n in namespace if _is_user_name(n) and n not in self._after_declare)
+def _matches(node: ast.expr, value: Any) -> bool:
+    """``value`` against an annotation: int, float, bool, str, None, Optional[X], X | Y,
+    list[X], tuple[X, ...]; bools are not ints and ints are floats."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return value is None
+    if isinstance(node, ast.Name):
+        if node.id == "None":
+            return value is None
+        if node.id not in _SCALARS:
+            raise ParameterError(f"unsupported parameter annotation {node.id!r}")
+        if isinstance(value, bool) and node.id != "bool":
+            return False
+        return isinstance(value, _SCALARS[node.id])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _matches(node.left, value) or _matches(node.right, value)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        outer, inner = node.value.id, node.slice
+        if outer == "Optional":
+            return value is None or _matches(inner, value)
+        if outer in ("list", "tuple") and isinstance(value, (list, tuple)):
+            item = inner.elts[0] if isinstance(inner, ast.Tuple) else inner
+            return all(_matches(item, v) for v in value)
+        if outer in ("list", "tuple"):
+            return False
+    raise ParameterError(f"unsupported parameter annotation {ast.unparse(node)!r}")
+
+
+def parse_parameters(source: str, notebook: str = "notebook") -> dict[str, Parameter]:
+    """The parameters declared by a parameters cell's ``source``, in order.
+
+    Every statement must be an annotated assignment of a literal (``seed: int = 0  # help``).
+
+    Raises:
+        ParameterError: naming the notebook and the line of any other statement, or of a
+            default that does not have its annotated type.
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    out: dict[str, Parameter] = {}
+    for stmt in tree.body:
+        where = f"notebook {notebook}: parameters cell line {stmt.lineno}"
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None):
+            raise ParameterError(f"{where}: only annotated assignments 'name: type = literal' belong here")
+        try:
+            default = ast.literal_eval(stmt.value)
+        except ValueError:
+            raise ParameterError(f"{where}: the default of {stmt.target.id!r} is not a literal") from None
+        line = lines[stmt.end_lineno - 1]
+        comment = line[stmt.end_col_offset:].strip()
+        param = Parameter(stmt.target.id, ast.unparse(stmt.annotation), default, comment.lstrip("#").strip())
+        if not param.accepts(default):
+            raise ParameterError(f"{where}: default {default!r} of {param.name!r} is not {param.annotation}")
+        out[param.name] = param
+    return out
+
+
+def _is_parameters_cell(source: str) -> bool:
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(isinstance(s, ast.AnnAssign) for s in body)
+
+
+def _injected_names(source: str) -> list[str]:
+    names = []
+    for stmt in ast.parse(source).body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def _cells_from_history(history: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The parameters cell and papermill's injected cells, from the kernel's ``In``.
+
+    Going back from the latest entry, the first cell made only of annotated assignments
+    is the parameters cell; injected cells (first line ``# Parameters``) run after it are
+    papermill's (or a reader's) overrides. ``(None, [])`` when the history does not hold
+    the parameters cell (nbval and some executors run cells without storing history).
+    """
+    injected: list[str] = []
+    for source in reversed(list(history)):
+        if source.lstrip().startswith(INJECTED_HEADER + "\n") or source.strip() == INJECTED_HEADER:
+            injected.append(source)
+            continue
+        if _is_parameters_cell(source):
+            return source, injected
+    return None, []
+
+
+def _annotation_source(annotation: Any) -> str:
+    """``int`` -> ``"int"``, ``typing.Optional[str]`` -> ``"Optional[str]"``, ``list[int]`` -> ``"list[int]"``."""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return repr(annotation).replace("typing.", "")
+
+
+def check_parameters(
+    namespace: Mapping[str, Any],
+    notebook: str,
+    choices: Mapping[str, Iterable[Any]] | None = None,
+    *,
+    history: Sequence[str] | None = None,
+) -> SimpleNamespace:
+    """Validate the parameters of a chapter and return them all as a namespace.
+
+    The declared parameters are the parameters cell's annotated assignments: its source in
+    the kernel's input history when that holds it (papermill, Jupyter), else the
+    ``__annotations__`` those assignments leave in the namespace (executors that do not
+    store history, such as nbval; nothing can have been injected there). Papermill's
+    injected cell, read from the history, is checked for unknown names.
+
+    Args:
+        namespace: the notebook's ``globals()``, in the cell right after the parameters cell
+            (and after papermill's injected cell, if any).
+        notebook: the chapter's name, used in error messages.
+        choices: optional allowed values per parameter, e.g. ``{"device": ["cpu", "cuda", "auto"]}``.
+        history: the kernel's input history; default ``namespace["In"]`` (IPython's).
+
+    Raises:
+        ParameterError: unknown name, wrong type, or value not among ``choices``; or no
+            parameters cell was run.
+    """
+    if history is None:
+        history = namespace.get("In") or []
+    cell, injected = _cells_from_history(history)
+    if cell is not None:
+        spec = parse_parameters(cell, notebook)
+    else:
+        annotations = dict(namespace.get("__annotations__") or {})
+        if not annotations:
+            raise ParameterError(
+                f"notebook {notebook}: run the cell tagged 'parameters' before this one "
+                "(it must hold only annotated assignments 'name: type = literal')"
+            )
+        spec = {n: Parameter(n, _annotation_source(a), namespace.get(n), "") for n, a in annotations.items()}
+    known = ", ".join(f"{p.name} ({p.annotation})" for p in spec.values())
+    for source in injected:
+        unknown = [n for n in _injected_names(source) if n not in spec]
         if unknown:
             name = unknown[0]
-            close = difflib.get_close_matches(name, list(defaults), n=1)
+            close = difflib.get_close_matches(name, list(spec), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ParameterError(
-                f"notebook {self.notebook}: unknown parameter {name!r}{hint}. Known parameters: {known}"
+                f"notebook {notebook}: unknown parameter {name!r}{hint}. Known parameters: {known}"
             )
-        values = {}
-        for name, default in defaults.items():
-            value = namespace[name]
-            if not _compatible(default, value):
-                raise ParameterError(
-                    f"notebook {self.notebook}: parameter {name!r} must be {_type_name(default)} "
-                    f"like its default {default!r}, got {value!r} ({_type_name(value)})"
-                )
-            if choices and name in choices:
-                allowed = list(choices[name])
-                if value not in allowed:
-                    raise ParameterError(
-                        f"notebook {self.notebook}: parameter {name!r} = {value!r} is not one of {allowed}"
-                    )
-            values[name] = value
-        return SimpleNamespace(**values)
+    values = {}
+    for name, param in spec.items():
+        if name not in namespace:
+            raise ParameterError(f"notebook {notebook}: parameter {name!r} was declared but never assigned")
+        value = namespace[name]
+        if not param.accepts(value):
+            raise ParameterError(
+                f"notebook {notebook}: parameter {name!r} must be {param.annotation} "
+                f"like its default {param.default!r}, got {value!r} ({type(value).__name__})"
+            )
+        if choices and name in choices:
+            allowed = list(choices[name])
+            if value not in allowed:
+                raise ParameterError(f"notebook {notebook}: parameter {name!r} = {value!r} is not one of {allowed}")
+        values[name] = value
+    unknown_choices = set(choices or ()) - set(spec)
+    if unknown_choices:
+        raise ParameterError(f"notebook {notebook}: choices given for undeclared parameters {sorted(unknown_choices)}")
+    return SimpleNamespace(**values)
 
 
 def resolve_device(device: str) -> str:
@@ -173,10 +291,33 @@ def sync_pair(source: str | Path) -> Path:
     return target
 
 
-if __name__ == "__main__":  # python -m neighborlib.notebook sync notebooks/01_*.py
+def clean_execution_metadata(path: str | Path) -> Path:
+    """Drop papermill's and Jupyter's per-run metadata (durations, timestamps) from an ``.ipynb``.
+
+    A re-execution with nothing changed then leaves the committed notebook unchanged.
+    """
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    for key in EXECUTION_METADATA:
+        nb.metadata.pop(key, None)
+    for cell in nb.cells:
+        for key in EXECUTION_METADATA:
+            cell.metadata.pop(key, None)
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+    nbformat.write(nb, path)
+    return path
+
+
+if __name__ == "__main__":  # python -m neighborlib.notebook sync|clean notebooks/01_*.py
     import sys
 
-    if len(sys.argv) < 3 or sys.argv[1] != "sync":
-        sys.exit("usage: python -m neighborlib.notebook sync NOTEBOOK.py [...]")
+    if len(sys.argv) < 3 or sys.argv[1] not in ("sync", "clean"):
+        sys.exit("usage: python -m neighborlib.notebook sync NOTEBOOK.py [...] | clean NOTEBOOK.ipynb [...]")
     for name in sys.argv[2:]:
-        print(f"synced {name} -> {sync_pair(name)}")
+        if sys.argv[1] == "sync":
+            print(f"synced {name} -> {sync_pair(name)}")
+        else:
+            print(f"cleaned {clean_execution_metadata(name)}")

@@ -1,21 +1,43 @@
-"""ParameterGuard: what papermill injects after the parameters cell is checked by name and type."""
+"""check_parameters: what papermill injects after the parameters cell is checked by name and type
+against the parameters cell's own source, read from the kernel's input history."""
 from __future__ import annotations
 
+from typing import Optional
+
+import papermill as pm
 import pytest
 
-from neighborlib.notebook import ParameterError, ParameterGuard, resolve_device
+from neighborlib.notebook import ParameterError, check_parameters, parse_parameters, resolve_device
+
+PARAMETERS = """\
+dataset: str = "auto"  # "auto" or "synthetic"
+data_root: Optional[str] = None  # None: the default data root
+seed: int = 0  # base seed
+splits: int = 5
+device: str = "cpu"
+quick: bool = False  # small settings
+taus: list[int] = [100, 1000]  # vocabulary sizes
+lr: float = 0.1
+"""
 
 
-def _run(injected: dict, choices=None):
-    """Simulate the notebook: first cell, parameters cell, papermill's injected cell, check cell."""
-    ns: dict = {"np": object(), "_i1": "ipython history", "Out": {}}
-    guard = ParameterGuard("demo", ns)
-    ns["guard"] = guard
-    ns.update(dataset="auto", data_root=None, seed=0, splits=5, device="cpu", quick=False, taus=[100, 1000], lr=0.1)
-    guard.declare(ns)
-    ns.update(injected)
-    ns["_i5"] = "more IPython history"  # IPython keeps adding these; they are not parameters
-    return guard.check(ns, choices=choices)
+def _run(injected: dict, choices=None, runs: int = 1):
+    """Simulate a kernel: an import cell, the parameters cell, papermill's injected cell, the check.
+
+    ``runs`` > 1 repeats the whole notebook in the same kernel ("Run All" twice)."""
+    ns: dict = {"np": object(), "Optional": Optional, "In": [""]}
+    for _ in range(runs):
+        for source in ["import numpy as np", PARAMETERS]:
+            ns["In"].append(source)
+            exec(source, ns)
+        if injected:
+            source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in injected.items())
+            ns["In"].append(source)
+            exec(source, ns)
+        ns["In"].append("params = check_parameters(globals(), 'demo')")
+        params = check_parameters(ns, "demo", choices=choices)
+        ns["params"] = params
+    return params
 
 
 def test_defaults_pass_through():
@@ -29,9 +51,25 @@ def test_valid_injection():
     assert (p.seed, p.quick, p.data_root, p.lr, p.taus) == (3, True, "/data", 1, (5,))
 
 
+def test_second_run_all_in_the_same_kernel_checks_the_same_way():
+    assert _run({"seed": 4}, runs=2).seed == 4
+    with pytest.raises(ParameterError, match="unknown parameter 'sed'"):
+        _run({"sed": 3}, runs=2)
+
+
+def test_rerunning_the_check_cell_alone_finds_the_parameters_cell():
+    ns: dict = {"Optional": Optional, "In": ["", PARAMETERS]}
+    exec(PARAMETERS, ns)
+    ns["In"] += ["x = 1", "params = check_parameters(globals(), 'demo')", "params = check_parameters(globals(), 'demo')"]
+    del ns["__annotations__"]  # the history alone finds it
+    assert check_parameters(ns, "demo").seed == 0
+
+
 def test_unknown_parameter_names_it_and_suggests():
     with pytest.raises(ParameterError, match=r"notebook demo: unknown parameter 'sed' \(did you mean 'seed'\?\)"):
         _run({"sed": 3})
+    with pytest.raises(ParameterError, match=r"unknown parameter 'guard'"):  # formerly an AttributeError
+        _run({"guard": 3})
 
 
 @pytest.mark.parametrize(
@@ -41,8 +79,8 @@ def test_unknown_parameter_names_it_and_suggests():
         ({"seed": 1.5}, "parameter 'seed' must be int"),
         ({"quick": 1}, "parameter 'quick' must be bool"),
         ({"splits": True}, "parameter 'splits' must be int"),
-        ({"data_root": 3}, "parameter 'data_root' must be None"),
-        ({"taus": [1, "x"]}, "parameter 'taus' must be list"),
+        ({"data_root": 3}, r"parameter 'data_root' must be Optional\[str\]"),
+        ({"taus": [1, "x"]}, r"parameter 'taus' must be list\[int\]"),
         ({"lr": "fast"}, "parameter 'lr' must be float"),
     ],
 )
@@ -54,12 +92,62 @@ def test_ill_typed_parameter(injected, fragment):
 def test_choices():
     with pytest.raises(ParameterError, match=r"'dataset' = 'imagenet' is not one of"):
         _run({"dataset": "imagenet"}, choices={"dataset": ["auto", "synthetic"]})
+    with pytest.raises(ParameterError, match="undeclared parameters"):
+        _run({}, choices={"datset": ["auto"]})
 
 
-def test_check_before_declare_is_an_error():
-    guard = ParameterGuard("demo", {})
-    with pytest.raises(RuntimeError, match="declare"):
-        guard.check({})
+def test_check_without_a_parameters_cell_is_an_error():
+    with pytest.raises(ParameterError, match="run the cell tagged 'parameters'"):
+        check_parameters({"In": ["", "x = 1", "check"]}, "demo")
+
+
+def test_without_stored_history_the_annotations_declare_the_parameters():
+    """nbval executes cells without storing them in ``In``: the parameters cell's
+    ``__annotations__`` still declare names and types (nothing can have been injected)."""
+    ns: dict = {"Optional": Optional, "In": [""]}
+    exec(PARAMETERS, ns)  # module-level annotated assignments fill ns["__annotations__"]
+    p = check_parameters(ns, "demo", choices={"dataset": ["auto", "synthetic"]})
+    assert (p.seed, p.taus, p.data_root) == (0, [100, 1000], None)
+    ns["seed"] = "3"
+    with pytest.raises(ParameterError, match=r"parameter 'seed' must be int"):
+        check_parameters(ns, "demo")
+    ns["seed"], ns["data_root"] = 0, 7
+    with pytest.raises(ParameterError, match=r"parameter 'data_root' must be Optional\[str\]"):
+        check_parameters(ns, "demo")
+
+
+@pytest.mark.parametrize(
+    "source, fragment",
+    [
+        ("seed = 0\n", "line 1: only annotated assignments"),
+        ("seed: int = 0\nprint(seed)\n", "line 2: only annotated assignments"),
+        ("seed: int = len([])\n", "line 1: the default of 'seed' is not a literal"),
+        ("seed: int = 'zero'\n", "line 1: default 'zero' of 'seed' is not int"),
+        ("seed: numpy.int64 = 0\n", "unsupported parameter annotation"),
+    ],
+)
+def test_parameters_cell_must_be_annotated_literals(source, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        parse_parameters(source, "demo")
+
+
+def test_papermill_reads_the_same_names_types_defaults_and_help(tmp_path):
+    """``papermill --help-notebook`` (its Python inspection) sees what check_parameters sees."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]})]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    seen = pm.inspect_notebook(str(path))
+    ours = parse_parameters(PARAMETERS)
+    assert list(seen) == list(ours)
+    for name, p in ours.items():
+        assert seen[name]["inferred_type_name"] == p.annotation
+        assert eval(seen[name]["default"]) == p.default  # noqa: S307 - literals of our own cell
+        assert seen[name]["help"] == p.help
+    assert ours["quick"].help == "small settings" and ours["splits"].help == ""
 
 
 def test_resolve_device():

@@ -37,7 +37,7 @@ def test_quick_run_on_synthetic_world(notebook: Path, tmp_path: Path):
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS[:1], ids=lambda p: p.stem)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_unknown_parameter_stops_the_run(notebook: Path, tmp_path: Path):
     with pytest.raises(pm.PapermillExecutionError) as info:
         pm.execute_notebook(

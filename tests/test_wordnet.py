@@ -55,6 +55,12 @@ def graph(wn):
     return W.wordnet_graph(wn)
 
 
+def test_default_root_is_the_fetched_resource(root, wn, ic):
+    """Without ``root`` every reader comes from the resource ``make resources`` unpacked."""
+    assert W.load_wordnet() is wn  # memoised per folder: the same reader
+    assert W.load_information_content("ic-brown.dat") is ic
+
+
 # ----------------------------------------------------------------------------- similarity
 
 
@@ -301,7 +307,7 @@ def test_embedding_cache(small_embedding, root, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("recomputed instead of reading the cache")
 
-    monkeypatch.setattr(W, "random_walk_ppmi", boom)
+    monkeypatch.setattr(W.embedding, "random_walk_ppmi", boom)  # the name the pipeline calls
     common = dict(n_words=1500, dim=50, words=list(SEEDS), root=root, cache_dir=cache, progress=False)
     again = W.wordnet_embeddings(**common)
     assert again.index_to_key == kv.index_to_key

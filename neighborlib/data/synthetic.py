@@ -45,19 +45,18 @@ Metadata for 25,000 images takes about a second; rendering is the expensive part
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
+from PIL import Image, PngImagePlugin
 
 from ..atomic import atomic_write, remove_stale_temporaries
 from ..seeding import stream
 from .base import SocialImageDataset
+from .painter import render_array
 from .root import cache_root
 
 __all__ = [
@@ -318,12 +317,87 @@ def _default_n_users(n_images: int) -> int:
     return max(1, int(round(n_images / 8)))
 
 
-def _generate_metadata(n: int, seed: int, n_users: int) -> dict:
-    rng = stream(seed, "synthetic.metadata")
-    U = n_users
-    L = len(LABELS)
+@dataclass(frozen=True)
+class _Users:
+    """Step 1: the users (``U``) and who took each of the ``n`` photos (``owner``)."""
 
-    # ---- users ---------------------------------------------------------------------
+    owner: np.ndarray  # (n,) user of each photo
+    scene_pref: np.ndarray  # (U, scenes) Dirichlet scene preferences
+    obj_interest: np.ndarray  # (U, objects) interest in each object
+    p_untagged: np.ndarray  # (U,) chance a photo has no tags
+    recall: np.ndarray  # (U,) chance a visible label is tagged
+    lang: np.ndarray  # (U,) 0 = English, else index into _LANGS
+    pref_form: np.ndarray  # (U, L) preferred synonym of each label
+    related_rate: np.ndarray
+    camera: np.ndarray
+    camera_rate: np.ndarray
+    home: np.ndarray
+    place_rate: np.ndarray
+    year_rate: np.ndarray
+    base_year: np.ndarray
+    junk_rate: np.ndarray
+    fav_junk: np.ndarray  # (U, 4) favourite junk tags
+    personal: list[tuple[str, ...]]  # per user, three personal pseudo-words
+    personal_rate: np.ndarray
+    p_set: np.ndarray  # (U,) chance a photo goes into an album
+    fav_rate: np.ndarray
+    bulk_tagger: np.ndarray
+    group_activity: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Albums:
+    """Step 3: albums (``A``, Flickr "sets") and the album of each photo (``-1``: none)."""
+
+    n_albums: np.ndarray  # (U,)
+    user: np.ndarray  # (A,)
+    scene: np.ndarray  # (A,)
+    boost: np.ndarray  # (A, objects) 6 for the album's theme objects, else 1
+    city: np.ndarray
+    year: np.ndarray
+    event: np.ndarray
+    bulk: np.ndarray  # (A,) the owner tags the whole album at once
+    local: np.ndarray  # (A,) index of the album among its owner's
+    album: np.ndarray  # (n,) album of each photo, -1 when none
+
+
+@dataclass(frozen=True)
+class _Content:
+    """Step 4: what each photo shows."""
+
+    labels: np.ndarray  # (n, L) uint8
+    scene: np.ndarray  # (n,) int64 index into SCENES
+    hard: np.ndarray  # (n,) bool: a hard photo (see the painter)
+    n_junk: np.ndarray  # (n,) junk tags to add
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    """The social world of :func:`make_synthetic_world`, before any pixel is drawn."""
+
+    labels: np.ndarray
+    scene: np.ndarray
+    hard: np.ndarray
+    owner: np.ndarray
+    tags: list[tuple[str, ...]]
+    groups: list[tuple[str, ...]]
+    sets: list[tuple[str, ...]]
+
+
+def _generate_metadata(n: int, seed: int, n_users: int) -> _Metadata:
+    """Users, groups, albums, content, then tokens, in this order from one stream
+    (``"synthetic.metadata"``): each step draws what it needs after the previous one."""
+    rng = stream(seed, "synthetic.metadata")
+    users = _draw_users(rng, n, n_users)
+    member_groups, group_label_sets = _draw_groups(rng, users)
+    albums = _draw_albums(rng, users, n)
+    content = _draw_content(rng, users, albums, n)
+    tags, groups, sets = _draw_tokens(rng, users, albums, content, member_groups, group_label_sets)
+    return _Metadata(content.labels, content.scene, content.hard, users.owner, tags, groups, sets)
+
+
+def _draw_users(rng: np.random.Generator, n: int, U: int) -> _Users:
+    L = len(LABELS)
     activity = rng.lognormal(0.0, 1.0, U)
     cum = np.cumsum(activity)
     owner = np.minimum(np.searchsorted(cum, rng.random(n) * cum[-1], side="right"), U - 1).astype(np.int64)
@@ -358,36 +432,48 @@ def _generate_metadata(n: int, seed: int, n_users: int) -> dict:
     fav_rate = np.where(rng.random(U) < 0.3, 0.08, 0.0)
     bulk_tagger = rng.random(U) < 0.35
     group_activity = np.where(rng.random(U) < 0.35, 0.0, rng.lognormal(0.0, 0.5, U))
-    wrong_rate = 0.04
+    return _Users(
+        owner, scene_pref, obj_interest, p_untagged, recall, lang, pref_form, related_rate, camera,
+        camera_rate, home, place_rate, year_rate, base_year, junk_rate, fav_junk, personal,
+        personal_rate, p_set, fav_rate, bulk_tagger, group_activity,
+    )
 
-    # group membership: topical groups by interest in their labels
+
+def _draw_groups(rng: np.random.Generator, users: _Users) -> tuple[list[list[int]], list[frozenset[int]]]:
+    """Step 2: group membership (topical groups by interest in their labels, camera-brand
+    groups, general groups); returns each user's groups and each group's label set."""
+    U = len(users.scene_pref)
     label_interest = np.concatenate(
-        [scene_pref / _SCENE_BASE, obj_interest / obj_interest.mean(axis=1, keepdims=True)], axis=1
+        [users.scene_pref / _SCENE_BASE, users.obj_interest / users.obj_interest.mean(axis=1, keepdims=True)], axis=1
     )  # (U, L), ~1 on average
     G = len(_GROUPS)
     member_p = np.empty((U, G))
     for g, (gname, glabels) in enumerate(_GROUPS):
         if glabels:
             interest = label_interest[:, [_L[l] for l in glabels]].max(axis=1)
-            member_p[:, g] = 1.0 - np.exp(-0.12 * interest * group_activity)
+            member_p[:, g] = 1.0 - np.exp(-0.12 * interest * users.group_activity)
         elif gname in ("nikonusers", "canonusers"):
             brand = gname[:-5]
-            is_brand = np.array([_CAMERAS[c][0] == brand for c in camera])
-            member_p[:, g] = np.where(is_brand, 0.5 * np.minimum(group_activity, 1.0), 0.0)
+            is_brand = np.array([_CAMERAS[c][0] == brand for c in users.camera])
+            member_p[:, g] = np.where(is_brand, 0.5 * np.minimum(users.group_activity, 1.0), 0.0)
         else:
-            member_p[:, g] = 0.12 * np.minimum(group_activity, 1.5)
+            member_p[:, g] = 0.12 * np.minimum(users.group_activity, 1.5)
     member = rng.random((U, G)) < member_p
     member_groups = [np.flatnonzero(row).tolist() for row in member]
     group_label_sets = [frozenset(_L[l] for l in glabels) for _, glabels in _GROUPS]
+    return member_groups, group_label_sets
 
-    # ---- albums (sets) ---------------------------------------------------------------
+
+def _draw_albums(rng: np.random.Generator, users: _Users, n: int) -> _Albums:
+    U = len(users.scene_pref)
+    owner = users.owner
     n_per_user = np.bincount(owner, minlength=U)
     n_albums = np.minimum(1 + rng.poisson(n_per_user / 10.0), np.maximum(n_per_user, 1))
     album_offset = np.concatenate([[0], np.cumsum(n_albums)[:-1]])
     A = int(n_albums.sum())
     album_user = np.repeat(np.arange(U), n_albums)
-    album_scene = _categorical_rows(rng, scene_pref[album_user])
-    theme_w = obj_interest[album_user] * _OBJECT_BASE * _COMPAT[album_scene]
+    album_scene = _categorical_rows(rng, users.scene_pref[album_user])
+    theme_w = users.obj_interest[album_user] * _OBJECT_BASE * _COMPAT[album_scene]
     gumbel = -np.log(-np.log(rng.random((A, _NO))))
     with np.errstate(divide="ignore"):
         keys = np.log(theme_w) + gumbel
@@ -398,28 +484,36 @@ def _generate_metadata(n: int, seed: int, n_users: int) -> dict:
         sel = (n_theme > r) & np.isfinite(keys[np.arange(A), order[:, r]])
         album_boost[np.flatnonzero(sel), order[sel, r]] = 6.0
     album_home = rng.random(A) < 0.6
-    album_city = np.where(album_home, home[album_user], rng.integers(0, len(_CITIES), A))
-    album_year = base_year[album_user] + rng.integers(0, 3, A)
+    album_city = np.where(album_home, users.home[album_user], rng.integers(0, len(_CITIES), A))
+    album_year = users.base_year[album_user] + rng.integers(0, 3, A)
     album_event = rng.integers(0, len(_EVENTS), A)
-    album_bulk = bulk_tagger[album_user] & (rng.random(A) < 0.7)
+    album_bulk = users.bulk_tagger[album_user] & (rng.random(A) < 0.7)
     album_local = np.arange(A) - album_offset[album_user]
 
-    in_set = rng.random(n) < p_set[owner]
+    in_set = rng.random(n) < users.p_set[owner]
     local = (rng.random(n) * n_albums[owner]).astype(np.int64)
     album = np.where(in_set, album_offset[owner] + local, -1)
+    return _Albums(n_albums, album_user, album_scene, album_boost, album_city, album_year, album_event,
+                   album_bulk, album_local, album)
 
-    # ---- content ---------------------------------------------------------------------
-    scene = _categorical_rows(rng, scene_pref[owner])
+
+def _draw_content(rng: np.random.Generator, users: _Users, albums: _Albums, n: int) -> _Content:
+    """Step 4: scene (album photos mostly follow their album's), visible sky, 1-3 objects
+    by Gumbel top-k over interest x compatibility, hard photos and the junk-tag count."""
+    L = len(LABELS)
+    owner, album = users.owner, albums.album
+    in_set = album >= 0
+    scene = _categorical_rows(rng, users.scene_pref[owner])
     follow = in_set & (rng.random(n) < 0.8)
-    scene = np.where(follow, album_scene[np.maximum(album, 0)], scene)
+    scene = np.where(follow, albums.scene[np.maximum(album, 0)], scene)
     u = rng.random(n)
     sky_visible = (
         np.isin(scene, [1, 2])
         | ((scene == 0) & (u < _SKY_P["outdoor"]))
         | ((scene == 4) & (u < _SKY_P["snow"]))
     )
-    w = _OBJECT_BASE * _COMPAT[scene] * obj_interest[owner]
-    w = np.where(in_set[:, None], w * album_boost[np.maximum(album, 0)], w)
+    w = _OBJECT_BASE * _COMPAT[scene] * users.obj_interest[owner]
+    w = np.where(in_set[:, None], w * albums.boost[np.maximum(album, 0)], w)
     w[~sky_visible, OBJECT_LABELS.index("clouds")] = 0.0  # no sky in frame: no clouds,
     w[~sky_visible & (scene != 3), OBJECT_LABELS.index("mountain")] = 0.0  # no skyline
     gumbel = -np.log(-np.log(rng.random((n, _NO))))
@@ -437,94 +531,107 @@ def _generate_metadata(n: int, seed: int, n_users: int) -> dict:
         ok = (k > r) & np.isfinite(keys[rows, order[:, r]])
         labels[rows[ok], _NS + order[ok, r]] = 1
     hard = rng.random(n) < _HARD_P
-    n_junk = rng.poisson(junk_rate[owner])
+    n_junk = rng.poisson(users.junk_rate[owner])
+    return _Content(labels, scene.astype(np.int64), hard, n_junk)
 
-    # ---- tokens ----------------------------------------------------------------------
-    draw = _Uniforms(rng)
-    label_lists = [np.flatnonzero(row).tolist() for row in labels]
+
+#: Chance that a tagged photo carries one wrong label's tag.
+_WRONG_RATE = 0.04
+
+
+def _album_tokens(users: _Users, albums: _Albums) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Per album: the tags its owner puts on every photo when tagging in bulk, and its set token."""
     album_tags: list[tuple[str, ...]] = []
     album_token: list[str] = []
-    for a in range(A):
-        user = int(album_user[a])
-        event = _EVENTS[album_event[a]]
-        album_token.append(f"u{user}_{event}{album_local[a] + 1}")
-        if not album_bulk[a]:
+    for a in range(len(albums.user)):
+        user = int(albums.user[a])
+        event = _EVENTS[albums.event[a]]
+        album_token.append(f"u{user}_{event}{albums.local[a] + 1}")
+        if not albums.bulk[a]:
             album_tags.append(())
             continue
-        sc = int(album_scene[a])
-        theme = [_SYNONYMS[LABELS[sc]][pref_form[user, sc]]] if 0 < sc < 5 else []
+        sc = int(albums.scene[a])
+        theme = [_SYNONYMS[LABELS[sc]][users.pref_form[user, sc]]] if 0 < sc < 5 else []
         theme += [
-            _SYNONYMS[OBJECT_LABELS[o]][pref_form[user, _NS + o]] for o in np.flatnonzero(album_boost[a] > 1)
+            _SYNONYMS[OBJECT_LABELS[o]][users.pref_form[user, _NS + o]] for o in np.flatnonzero(albums.boost[a] > 1)
         ]
-        album_tags.append((event, _CITIES[album_city[a]][0], str(album_year[a]), *theme))
+        album_tags.append((event, _CITIES[albums.city[a]][0], str(albums.year[a]), *theme))
+    return album_tags, album_token
 
-    owner_l, album_l, n_junk_l = owner.tolist(), album.tolist(), n_junk.tolist()
+
+def _draw_tokens(
+    rng: np.random.Generator,
+    users: _Users,
+    albums: _Albums,
+    content: _Content,
+    member_groups: list[list[int]],
+    group_label_sets: list[frozenset[int]],
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """Step 5: each photo's tags, groups and sets (in that order per photo, one draw stream)."""
+    draw = _Uniforms(rng)
+    label_lists = [np.flatnonzero(row).tolist() for row in content.labels]
+    album_tags, album_token = _album_tokens(users, albums)
+    owner_l, album_l, n_junk_l = users.owner.tolist(), albums.album.tolist(), content.n_junk.tolist()
     tags_out: list[tuple[str, ...]] = []
     groups_out: list[tuple[str, ...]] = []
     sets_out: list[tuple[str, ...]] = []
-    for i in range(n):
+    for i in range(len(owner_l)):
         us, a, labs = owner_l[i], album_l[i], label_lists[i]
-        # tags
-        if draw() < p_untagged[us]:
+        if draw() < users.p_untagged[us]:
             tags_out.append(())
         else:
-            t: list[str] = []
-            lg = lang[us]
-            for j in labs:
-                name = LABELS[j]
-                if draw() < recall[us] * _TAGABILITY[name]:
-                    if lg and draw() < 0.7:
-                        t.append(_TRANSLATIONS[name][lg - 1])
-                    else:
-                        forms = _SYNONYMS[name]
-                        t.append(forms[pref_form[us, j]] if draw() < 0.8 else draw.pick(forms))
-                        if draw() < 0.1:
-                            t.append(draw.pick(forms))
-                if draw() < related_rate[us] * 0.6:
-                    t.append(draw.pick(_RELATED[name]))
-            if draw() < wrong_rate:
-                t.append(_SYNONYMS[draw.pick(LABELS)][0])
-            if a >= 0 and album_tags[a]:
-                t.extend(album_tags[a])
-            if draw() < camera_rate[us]:
-                t.extend(_CAMERAS[camera[us]])
-            if draw() < place_rate[us]:
-                city = _CITIES[album_city[a] if a >= 0 else home[us]]
-                t.extend(city if draw() < 0.5 else city[:1])
-            if draw() < year_rate[us]:
-                t.append(str(album_year[a] if a >= 0 else base_year[us]))
-            if draw() < personal_rate[us]:
-                t.append(draw.pick(personal[us]))
-            for _ in range(n_junk_l[i]):
-                t.append(_JUNK[fav_junk[us, int(draw() * 4)]] if draw() < 0.7 else draw.pick(_JUNK))
-            tags_out.append(tuple(dict.fromkeys(t)))
-        # groups
+            tags_out.append(_photo_tags(draw, users, albums, us, a, labs, album_tags, n_junk_l[i]))
         gs: list[str] = []
-        labset = labs
         for g in member_groups[us]:
             gl = group_label_sets[g]
-            if gl:
-                p = 0.5 if any(j in gl for j in labset) else 0.02
-            else:
-                p = 0.15
+            p = (0.5 if any(j in gl for j in labs) else 0.02) if gl else 0.15
             if draw() < p:
                 gs.append(_GROUPS[g][0])
         groups_out.append(tuple(gs))
-        # sets
         s: list[str] = [album_token[a]] if a >= 0 else []
-        if draw() < fav_rate[us]:
+        if draw() < users.fav_rate[us]:
             s.append(f"u{us}_favourites")
         sets_out.append(tuple(s))
+    return tags_out, groups_out, sets_out
 
-    return {
-        "labels": labels,
-        "scene": scene.astype(np.int64),
-        "hard": hard,
-        "owner": owner,
-        "tags": tags_out,
-        "groups": groups_out,
-        "sets": sets_out,
-    }
+
+def _photo_tags(
+    draw: "_Uniforms", users: _Users, albums: _Albums, us: int, a: int, labs: list[int],
+    album_tags: list[tuple[str, ...]], n_junk: int,
+) -> tuple[str, ...]:
+    """The tags of one tagged photo of user ``us`` in album ``a`` (-1: none) showing ``labs``:
+    label tags (synonyms, translations, repeats), related words, a rare wrong tag, the
+    album's bulk tags, camera, place, year, a personal word and junk; first occurrence kept."""
+    t: list[str] = []
+    lg = users.lang[us]
+    for j in labs:
+        name = LABELS[j]
+        if draw() < users.recall[us] * _TAGABILITY[name]:
+            if lg and draw() < 0.7:
+                t.append(_TRANSLATIONS[name][lg - 1])
+            else:
+                forms = _SYNONYMS[name]
+                t.append(forms[users.pref_form[us, j]] if draw() < 0.8 else draw.pick(forms))
+                if draw() < 0.1:
+                    t.append(draw.pick(forms))
+        if draw() < users.related_rate[us] * 0.6:
+            t.append(draw.pick(_RELATED[name]))
+    if draw() < _WRONG_RATE:
+        t.append(_SYNONYMS[draw.pick(LABELS)][0])
+    if a >= 0 and album_tags[a]:
+        t.extend(album_tags[a])
+    if draw() < users.camera_rate[us]:
+        t.extend(_CAMERAS[users.camera[us]])
+    if draw() < users.place_rate[us]:
+        city = _CITIES[albums.city[a] if a >= 0 else users.home[us]]
+        t.extend(city if draw() < 0.5 else city[:1])
+    if draw() < users.year_rate[us]:
+        t.append(str(albums.year[a] if a >= 0 else users.base_year[us]))
+    if draw() < users.personal_rate[us]:
+        t.append(draw.pick(users.personal[us]))
+    for _ in range(n_junk):
+        t.append(_JUNK[users.fav_junk[us, int(draw() * 4)]] if draw() < 0.7 else draw.pick(_JUNK))
+    return tuple(dict.fromkeys(t))
 
 
 def default_cache_dir(seed: int, n_images: int, image_size: int, n_users: int | None = None) -> Path:
@@ -576,7 +683,7 @@ def make_synthetic_world(
     meta = _generate_metadata(n_images, seed, users)
     world = SyntheticWorld(
         seed=seed, n_images=n_images, n_users=users, image_size=image_size,
-        version=GENERATOR_VERSION, scene=meta["scene"], labels=meta["labels"], hard=meta["hard"],
+        version=GENERATOR_VERSION, scene=meta.scene, labels=meta.labels, hard=meta.hard,
     )
     paths: tuple[Path, ...] | None = None
     if render:
@@ -590,8 +697,8 @@ def make_synthetic_world(
         name="synthetic",
         ids=ids,
         label_names=LABELS,
-        labels=meta["labels"],
-        metadata={"tags": meta["tags"], "groups": meta["groups"], "sets": meta["sets"]},
+        labels=meta.labels,
+        metadata={"tags": meta.tags, "groups": meta.groups, "sets": meta.sets},
         image_paths=paths,
         synthetic=True,
         root=None,
@@ -601,9 +708,9 @@ def make_synthetic_world(
             "not real photos, users or tags."
         ),
         extras={
-            "owner": meta["owner"],
-            "hard": meta["hard"],
-            "scene": np.array(SCENES)[meta["scene"]],
+            "owner": meta.owner,
+            "hard": meta.hard,
+            "scene": np.array(SCENES)[meta.scene],
             "generator_version": GENERATOR_VERSION,
             "world": world,
         },
@@ -699,497 +806,3 @@ def render_image(
     if not 0 <= index < world.n_images:
         raise IndexError(f"image index {index} out of range for {world.n_images} images")
     return _render_index(world, index, image_size)
-
-
-# --------------------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------------------
-
-_SS = 2  # supersampling factor for drawing shapes
-_ANGLES = np.linspace(0, 2 * np.pi, 14, endpoint=False)
-_CIRCLE = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
-
-
-@lru_cache(maxsize=8)
-def _noise_tile(size: int) -> np.ndarray:
-    """A fixed Gaussian noise tile (a pure function of its size); photos take random crops."""
-    t = max(256, 2 * size)
-    return np.random.default_rng([20150101, t]).standard_normal((t, t, 3), dtype=np.float32)
-
-
-@lru_cache(maxsize=8)
-def _ramp(size: int) -> np.ndarray:
-    return np.linspace(0.0, 1.0, size, dtype=np.float32)
-
-
-@lru_cache(maxsize=8)
-def _vignette(size: int) -> np.ndarray:
-    r = _ramp(size) * 2 - 1
-    d = r[:, None] ** 2 + r[None, :] ** 2
-    return (1.0 - 0.25 * d).astype(np.float32)[:, :, None]
-
-
-def _smooth_field(rng: np.random.Generator, size: int, grid: int = 5) -> np.ndarray:
-    """Low-frequency noise in about [-1, 1], shape (size, size)."""
-    g = rng.standard_normal((grid, grid)).astype(np.float32)
-    return np.asarray(Image.fromarray(g).resize((size, size), Image.BILINEAR))
-
-
-def _jitter(rng: np.random.Generator, colour, rel: float = 0.08, abs_: float = 8.0) -> np.ndarray:
-    c = np.asarray(colour, dtype=np.float64)
-    return np.clip(c * (1.0 + rel * rng.standard_normal()) + abs_ * rng.standard_normal(3), 0, 255)
-
-
-def _vertical(profile_rows: np.ndarray, size: int) -> np.ndarray:
-    return np.broadcast_to(profile_rows[:, None, :], (size, size, 3)).copy()
-
-
-def _gradient(top, bottom, n: int) -> np.ndarray:
-    t = np.linspace(0.0, 1.0, max(n, 0), dtype=np.float32)[:, None]
-    return np.asarray(top, np.float32) * (1 - t) + np.asarray(bottom, np.float32) * t
-
-
-def _background(
-    rng: np.random.Generator, scene: str, sky: bool, water: bool, S: int
-) -> tuple[np.ndarray, float]:
-    """Scene background (S, S, 3) float32 and the horizon as a fraction of height."""
-    if scene == "indoor":
-        horizon = rng.uniform(0.55, 0.75)
-    elif scene in ("snow", "outdoor") and not sky:
-        horizon = 0.0  # looking down at the ground: no sky in frame
-    elif scene == "sea":
-        horizon = rng.uniform(0.35, 0.55)
-    else:
-        horizon = rng.uniform(0.5, 0.72)
-    h = int(round(horizon * S))
-    h = min(max(h, 0), S)
-    rows = np.empty((S, 3), np.float32)
-    field = _smooth_field(rng, S)
-    if scene == "outdoor":
-        rows[:h] = _gradient(_jitter(rng, (70, 130, 215)), _jitter(rng, (175, 210, 240)), h)
-        grounds = ((95, 150, 60), (95, 150, 60), (170, 160, 90), (130, 105, 75), (125, 125, 120))
-        g = np.asarray(grounds[int(rng.integers(len(grounds)))], np.float32)
-        rows[h:] = _gradient(_jitter(rng, g, 0.15), _jitter(rng, g * 0.7, 0.15), S - h)
-        img = _vertical(rows, S)
-        img[h:] *= (1.0 + 0.15 * field[h:, :, None])
-    elif scene == "sea":
-        sand = int(round(rng.uniform(0.8, 1.05) * S))
-        rows[:h] = _gradient(_jitter(rng, (80, 140, 220)), _jitter(rng, (185, 215, 240)), h)
-        rows[h:] = _gradient(_jitter(rng, (30, 80, 140), 0.12), _jitter(rng, (40, 120, 150), 0.12), S - h)
-        img = _vertical(rows, S)
-        yy = np.arange(h, S, dtype=np.float32)[:, None]
-        xx = np.arange(S, dtype=np.float32)[None, :]
-        freq = rng.uniform(0.6, 1.2) * 96 / S
-        waves = np.sin(yy * freq + 0.15 * np.sin(xx * 0.2 * 96 / S) + rng.uniform(0, 6.3))
-        img[h:] *= (1.0 + 0.1 * waves[:, :, None])
-        if sand < S:
-            img[sand:] = _jitter(rng, (215, 195, 150), 0.08) * (1.0 + 0.08 * field[sand:, :, None])
-    elif scene == "sunset":
-        rows[:h] = _gradient(_jitter(rng, (70, 50, 120), 0.15), _jitter(rng, (250, 150, 50), 0.1), h)
-        low = (40, 50, 80) if water else (45, 30, 25)
-        rows[h:] = _gradient(_jitter(rng, low, 0.2), _jitter(rng, (20, 15, 15), 0.2), S - h)
-        img = _vertical(rows, S)
-        cx = rng.uniform(0.2, 0.8) * S
-        r = rng.uniform(0.05, 0.1) * S
-        cy = h - rng.uniform(-0.3, 1.0) * r
-        yy, xx = np.ogrid[:h, :S]
-        img[:h][(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = _jitter(rng, (255, 215, 110), 0.05, 6)
-        if water:
-            xx = np.arange(S, dtype=np.float32)
-            glow = np.exp(-(((xx - cx) / (0.12 * S)) ** 2))
-            img[h:, :, 0] += 120 * glow
-            img[h:, :, 1] += 60 * glow
-    elif scene == "night":
-        rows[:h] = _gradient(_jitter(rng, (8, 10, 30), 0.3, 4), _jitter(rng, (25, 30, 60), 0.3, 4), h)
-        low = (15, 25, 45) if water else (20, 18, 18)
-        rows[h:] = _gradient(_jitter(rng, low, 0.3, 4), _jitter(rng, (8, 8, 10), 0.3, 3), S - h)
-        img = _vertical(rows, S)
-        if h > 2:
-            n_stars = int(rng.integers(10, 50))
-            ys = rng.integers(0, h, n_stars)
-            xs = rng.integers(0, S, n_stars)
-            img[ys, xs] = rng.uniform(150, 255, (n_stars, 1)).astype(np.float32)
-    elif scene == "snow":
-        if h > 0:
-            rows[:h] = _gradient(_jitter(rng, (165, 180, 200), 0.1), _jitter(rng, (215, 220, 228), 0.05), h)
-        near, far = _jitter(rng, (240, 243, 250), 0.03, 4), _jitter(rng, (215, 222, 238), 0.04, 5)
-        rows[h:] = _gradient(near, far, S - h)
-        img = _vertical(rows, S)
-        img[h:] *= (1.0 + 0.06 * field[h:, :, None])
-    else:  # indoor
-        walls = ((215, 200, 170), (235, 232, 225), (180, 200, 175), (170, 180, 200), (200, 160, 140))
-        floors = ((130, 90, 55), (160, 120, 80), (90, 70, 60), (150, 150, 150))
-        wall = _jitter(rng, walls[rng.integers(len(walls))], 0.1)
-        rows[:h] = _gradient(wall, _jitter(rng, (150, 140, 120), 0.1), h)
-        floor = _jitter(rng, floors[rng.integers(len(floors))], 0.12)
-        rows[h:] = _gradient(floor, _jitter(rng, (60, 45, 35), 0.15), S - h)
-        img = _vertical(rows, S)
-        yy = np.arange(h, S, dtype=np.float32)[:, None]
-        img[h:] *= (1.0 + 0.06 * np.sin(yy * 1.3 * 96 / S))[:, :, None]
-        img *= (1.0 + 0.08 * field[:, :, None])
-        if rng.random() < 0.5 and h > S // 4:  # a window or picture on the wall
-            x0 = int(rng.uniform(0.05, 0.6) * S)
-            y0 = int(rng.uniform(0.05, 0.2) * S)
-            x1 = x0 + int(rng.uniform(0.15, 0.35) * S)
-            y1 = min(h - 2, y0 + int(rng.uniform(0.15, 0.35) * S))
-            pane = (190, 215, 240) if rng.random() < 0.6 else (120, 60, 50)
-            img[y0:y1, x0:x1] = _jitter(rng, pane, 0.2, 20)
-    return img, float(h) / S
-
-
-class _Pen:
-    """Draws primitives given in an object's local frame (origin at its base, y up is negative)."""
-
-    __slots__ = ("draw", "m", "t", "scale")
-
-    def __init__(
-        self, draw: ImageDraw.ImageDraw, cx: float, cy: float, scale: float, angle: float, flip: float
-    ):
-        c, s = math.cos(angle), math.sin(angle)
-        self.draw = draw
-        self.scale = scale
-        self.m = np.array([[c * flip * scale, -s * scale], [s * flip * scale, c * scale]])
-        self.t = np.array([cx, cy])
-
-    def pts(self, local) -> list[float]:
-        return (np.asarray(local, dtype=np.float64) @ self.m.T + self.t).ravel().tolist()
-
-    def poly(self, local, fill) -> None:
-        self.draw.polygon(self.pts(local), fill=fill)
-
-    def ellipse(self, ex: float, ey: float, rx: float, ry: float, fill) -> None:
-        self.draw.polygon(self.pts(_CIRCLE * (rx, ry) + (ex, ey)), fill=fill)
-
-    def rect(self, x0: float, y0: float, x1: float, y1: float, fill) -> None:
-        self.poly(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), fill)
-
-    def line(self, local, width: float, fill) -> None:
-        self.draw.line(self.pts(local), fill=fill, width=max(1, int(round(width * self.scale))))
-
-    def ring(self, ex: float, ey: float, r: float, width: float, fill) -> None:
-        pts = self.pts(_CIRCLE * r + (ex, ey))
-        self.draw.line(pts + pts[:2], fill=fill, width=max(1, int(round(width * self.scale))))
-
-
-# Colour distributions per object class (RGB 0-255).
-_COL = {
-    "canopy": ((34, 100, 34), (60, 130, 50), (85, 140, 40), (30, 80, 45)),
-    "autumn": ((200, 110, 30), (170, 60, 30), (220, 170, 40)),
-    "trunk": ((100, 70, 40), (80, 55, 35)),
-    "flower": (
-        (220, 30, 50), (240, 200, 40), (230, 110, 180), (150, 60, 200), (250, 250, 250), (250, 140, 30)
-    ),
-    "dog": ((140, 90, 45), (200, 165, 110), (40, 32, 28), (230, 225, 210), (170, 120, 70)),
-    "cat": ((125, 125, 125), (215, 135, 60), (35, 35, 35), (235, 235, 230), (160, 140, 120)),
-    "car": ((200, 30, 30), (30, 60, 170), (190, 190, 195), (25, 25, 30), (240, 240, 240), (230, 190, 20)),
-    "bird": ((60, 60, 65), (120, 90, 60), (235, 235, 235), (40, 80, 170), (190, 40, 40)),
-    "shirt": ((200, 40, 40), (40, 80, 180), (240, 240, 240), (30, 30, 30), (60, 140, 60), (230, 180, 40)),
-    "skin": ((240, 200, 170), (200, 150, 110), (140, 95, 65), (90, 60, 40)),
-    "trousers": ((40, 50, 90), (30, 30, 30), (120, 100, 80), (80, 80, 80)),
-    "building": ((150, 150, 150), (170, 90, 70), (210, 190, 150), (100, 130, 160), (230, 230, 225)),
-    "clouds": ((245, 245, 245), (225, 227, 232), (200, 200, 210)),
-    "mountain": ((110, 115, 130), (130, 110, 95), (90, 100, 120), (120, 125, 110)),
-    "food": ((200, 40, 30), (60, 150, 50), (140, 80, 40), (240, 200, 60), (240, 130, 30), (250, 240, 220)),
-    "hull": ((245, 245, 245), (180, 40, 40), (40, 60, 140), (120, 80, 50)),
-    "bicycle": ((200, 30, 30), (30, 60, 170), (30, 30, 30), (240, 240, 240), (40, 140, 70)),
-    "horse": ((120, 70, 35), (160, 95, 50), (40, 30, 25), (235, 230, 220), (140, 140, 140)),
-}
-# size range as a fraction of the image side, drawing order (back to front)
-_SIZE = {
-    "mountain": (0.35, 0.6), "clouds": (0.3, 0.5), "building": (0.4, 0.75), "tree": (0.35, 0.6),
-    "boat": (0.25, 0.45), "car": (0.3, 0.45), "horse": (0.35, 0.5), "bicycle": (0.25, 0.38),
-    "people": (0.35, 0.6), "dog": (0.22, 0.35), "cat": (0.2, 0.32), "food": (0.35, 0.55),
-    "flower": (0.22, 0.4), "bird": (0.1, 0.18),
-}
-_DRAW_ORDER = ("mountain", "clouds", "building", "tree", "boat", "car", "horse", "bicycle",
-               "people", "dog", "cat", "food", "flower", "bird")
-_HARD_KINDS = ("small", "occluded", "oddcolour", "darkblur")
-
-
-class _Painter:
-    def __init__(self, rng: np.random.Generator, scene: str, odd: bool):
-        self.rng, self.scene, self.odd = rng, scene, odd
-
-    def colour(self, key: str) -> tuple[int, int, int]:
-        rng = self.rng
-        if self.odd:
-            c = rng.uniform(0, 255, 3)
-        else:
-            options = _COL[key]
-            c = _jitter(rng, options[int(rng.integers(len(options)))])
-        if self.scene == "night":
-            c = c * 0.35
-        elif self.scene == "sunset":
-            c = c * 0.4 + np.array((25.0, 10.0, 0.0))
-        return tuple(int(v) for v in c)
-
-
-def _draw_object(name: str, pen: _Pen, paint: _Painter, rng: np.random.Generator, scene: str) -> None:
-    col = paint.colour
-    if name == "tree":
-        pen.rect(-0.05, -0.42, 0.05, 0.0, col("trunk"))
-        if scene == "snow" or rng.random() < 0.3:  # conifer
-            green = col("canopy")
-            for k in range(3):
-                y = -0.3 - 0.22 * k
-                w = 0.32 - 0.08 * k
-                pen.poly(((-w, y), (w, y), (0, y - 0.38)), green)
-            if scene == "snow":
-                pen.poly(((-0.08, -0.82), (0.08, -0.82), (0, -0.98)), (240, 240, 245))
-        else:
-            leaf = col("autumn" if rng.random() < 0.15 else "canopy")
-            pen.ellipse(0.0, -0.66, 0.33, 0.34, leaf)
-            pen.ellipse(-0.16, -0.55, 0.2, 0.18, leaf)
-            pen.ellipse(0.17, -0.58, 0.2, 0.18, leaf)
-    elif name == "flower":
-        n_heads = int(rng.integers(1, 4))
-        for k in range(n_heads):
-            dx = (k - (n_heads - 1) / 2) * 0.35
-            top = -0.6 - 0.15 * rng.random()
-            pen.line(((dx, 0.0), (dx + 0.03, top)), 0.05, col("canopy"))
-            pen.ellipse(dx + 0.08, -0.25, 0.1, 0.04, col("canopy"))
-            n_pet = int(rng.integers(5, 9))
-            ang = np.linspace(0, 2 * np.pi, 2 * n_pet, endpoint=False) + rng.uniform(0, 1)
-            rad = np.where(np.arange(2 * n_pet) % 2 == 0, 0.2, 0.07)
-            star = np.stack([np.cos(ang) * rad + dx, np.sin(ang) * rad + top], axis=1)
-            pen.poly(star, col("flower"))
-            pen.ellipse(dx, top, 0.06, 0.06, (230, 190, 40) if rng.random() < 0.6 else (90, 60, 30))
-    elif name == "dog":
-        fur = col("dog")
-        dark = tuple(int(v * 0.6) for v in fur)
-        for x in (-0.32, -0.2, 0.22, 0.34):
-            pen.rect(x - 0.04, -0.3, x + 0.04, 0.0, fur)
-        pen.ellipse(0.0, -0.42, 0.44, 0.17, fur)
-        pen.line(((-0.42, -0.45), (-0.58, -0.7)), 0.06, fur)
-        pen.ellipse(0.46, -0.66, 0.16, 0.14, fur)
-        pen.ellipse(0.62, -0.62, 0.1, 0.06, fur)
-        pen.poly(((0.36, -0.76), (0.44, -0.76), (0.38, -0.52), (0.32, -0.56)), dark)
-        pen.ellipse(0.71, -0.64, 0.03, 0.03, (20, 20, 20))
-    elif name == "cat":
-        fur = col("cat")
-        if rng.random() < 0.5:  # sitting
-            pen.ellipse(0.0, -0.32, 0.2, 0.32, fur)
-            pen.line(((0.15, -0.02), (0.4, -0.05), (0.45, -0.2)), 0.05, fur)
-            hx, hy = 0.0, -0.74
-        else:  # walking
-            for x in (-0.25, -0.15, 0.15, 0.25):
-                pen.rect(x - 0.035, -0.25, x + 0.035, 0.0, fur)
-            pen.ellipse(0.0, -0.33, 0.32, 0.14, fur)
-            pen.line(((-0.3, -0.38), (-0.45, -0.6), (-0.38, -0.78)), 0.05, fur)
-            hx, hy = 0.34, -0.52
-        pen.ellipse(hx, hy, 0.15, 0.13, fur)
-        pen.poly(((hx - 0.14, hy - 0.04), (hx - 0.12, hy - 0.26), (hx - 0.02, hy - 0.1)), fur)
-        pen.poly(((hx + 0.14, hy - 0.04), (hx + 0.12, hy - 0.26), (hx + 0.02, hy - 0.1)), fur)
-        eye = (120, 200, 60) if paint.scene != "night" else (200, 230, 90)
-        pen.ellipse(hx - 0.06, hy - 0.01, 0.025, 0.03, eye)
-        pen.ellipse(hx + 0.06, hy - 0.01, 0.025, 0.03, eye)
-    elif name == "car":
-        body = col("car")
-        pen.poly(((-0.5, -0.1), (0.5, -0.1), (0.5, -0.28), (0.3, -0.32), (-0.5, -0.32)), body)
-        pen.poly(((-0.32, -0.32), (0.22, -0.32), (0.1, -0.5), (-0.25, -0.5)), body)
-        glass = (40, 50, 60) if paint.scene in ("night", "sunset") else (150, 180, 200)
-        pen.poly(((-0.27, -0.34), (0.17, -0.34), (0.07, -0.47), (-0.22, -0.47)), glass)
-        for x in (-0.3, 0.3):
-            pen.ellipse(x, -0.1, 0.11, 0.11, (20, 20, 20))
-            pen.ellipse(x, -0.1, 0.05, 0.05, (150, 150, 150))
-        if paint.scene == "night":
-            pen.ellipse(0.47, -0.24, 0.04, 0.03, (255, 240, 180))
-    elif name == "bird":
-        body = col("bird")
-        pen.ellipse(0.0, 0.0, 0.28, 0.12, body)
-        pen.ellipse(0.26, -0.07, 0.1, 0.09, body)
-        pen.poly(((0.34, -0.09), (0.46, -0.05), (0.34, -0.03)), (230, 150, 30))
-        pen.poly(((-0.26, 0.0), (-0.46, -0.08), (-0.44, 0.08)), body)
-        up = rng.uniform(0.3, 0.6)
-        pen.poly(((-0.1, -0.02), (0.1, -0.02), (-0.15, -up)), tuple(int(v * 0.8) for v in body))
-    elif name == "people":
-        n_people = 1 if rng.random() < 0.65 else int(rng.integers(2, 4))
-        for k in range(n_people):
-            dx = (k - (n_people - 1) / 2) * 0.32
-            skin, shirt, legs = col("skin"), col("shirt"), col("trousers")
-            pen.rect(dx - 0.09, -0.45, dx - 0.015, 0.0, legs)
-            pen.rect(dx + 0.015, -0.45, dx + 0.09, 0.0, legs)
-            pen.poly(((dx - 0.13, -0.8), (dx + 0.13, -0.8), (dx + 0.11, -0.43), (dx - 0.11, -0.43)), shirt)
-            pen.line(((dx - 0.12, -0.78), (dx - 0.2, -0.5)), 0.05, shirt)
-            pen.line(((dx + 0.12, -0.78), (dx + 0.2, -0.5)), 0.05, shirt)
-            pen.ellipse(dx, -0.9, 0.085, 0.1, skin)
-            pen.ellipse(dx, -0.96, 0.09, 0.05, tuple(int(v * 0.35) for v in col("dog")))
-    elif name == "building":
-        wall = col("building")
-        w = rng.uniform(0.3, 0.55)
-        pen.rect(-w, -1.0, w, 0.0, wall)
-        if rng.random() < 0.3:
-            roof = tuple(int(v * 0.7) for v in wall)
-            pen.poly(((-w - 0.05, -1.0), (w + 0.05, -1.0), (0.0, -1.0 - w * 0.7)), roof)
-        lit = paint.scene == "night"
-        nx = int(rng.integers(2, 5))
-        ny = int(rng.integers(3, 7))
-        for r in range(ny):
-            for c in range(nx):
-                x0 = -w + (c + 0.25) * 2 * w / nx
-                y0 = -0.95 + r * 0.88 / ny
-                if lit:
-                    fill = (250, 220, 120) if rng.random() < 0.6 else (40, 50, 70)
-                else:
-                    fill = (60, 80, 110)
-                pen.rect(x0, y0, x0 + w / nx, y0 + 0.45 / ny, fill)
-    elif name == "clouds":
-        c = col("clouds") if paint.scene != "sunset" else (235, 160, 140)
-        for k in range(int(rng.integers(3, 6))):
-            ex, ey = rng.uniform(-0.4, 0.4), rng.uniform(-0.15, 0.05)
-            pen.ellipse(ex, ey, rng.uniform(0.15, 0.3), rng.uniform(0.08, 0.16), c)
-    elif name == "mountain":
-        rock = col("mountain")
-        for k in range(int(rng.integers(1, 3))):
-            dx = rng.uniform(-0.5, 0.5) * k
-            hgt = rng.uniform(0.7, 1.0)
-            wdt = rng.uniform(0.8, 1.3)
-            pen.poly(((dx - wdt, 0.0), (dx + wdt, 0.0), (dx, -hgt)), rock)
-            if paint.scene != "night":
-                cap = ((dx - wdt * 0.3, -hgt * 0.7), (dx + wdt * 0.3, -hgt * 0.7), (dx, -hgt))
-                pen.poly(cap, (245, 245, 250))
-    elif name == "food":
-        pen.ellipse(0.0, -0.5, 0.5, 0.42, (245, 245, 240) if not paint.odd else col("food"))
-        pen.ellipse(0.0, -0.5, 0.4, 0.33, (230, 230, 225))
-        for k in range(int(rng.integers(3, 7))):
-            ex, ey = rng.uniform(-0.25, 0.25), -0.5 + rng.uniform(-0.2, 0.2)
-            pen.ellipse(ex, ey, rng.uniform(0.06, 0.14), rng.uniform(0.05, 0.12), col("food"))
-    elif name == "boat":
-        hull = col("hull")
-        pen.poly(((-0.5, -0.18), (0.5, -0.18), (0.36, 0.0), (-0.38, 0.0)), hull)
-        if rng.random() < 0.6:
-            pen.line(((0.0, -0.18), (0.0, -0.95)), 0.03, (90, 70, 50))
-            sail = (250, 250, 245) if not paint.odd else col("hull")
-            pen.poly(((0.03, -0.92), (0.03, -0.22), (0.4, -0.22)), sail)
-            pen.poly(((-0.03, -0.8), (-0.03, -0.22), (-0.3, -0.22)), (235, 235, 230))
-        else:
-            pen.rect(-0.25, -0.38, 0.2, -0.18, (235, 235, 235))
-            pen.rect(-0.18, -0.34, 0.12, -0.27, (60, 80, 110))
-    elif name == "bicycle":
-        frame = col("bicycle")
-        pen.ring(-0.3, -0.2, 0.19, 0.035, (25, 25, 25))
-        pen.ring(0.3, -0.2, 0.19, 0.035, (25, 25, 25))
-        pen.line(((-0.3, -0.2), (-0.05, -0.2), (0.22, -0.5), (-0.12, -0.5), (-0.3, -0.2)), 0.04, frame)
-        pen.line(((-0.05, -0.2), (-0.15, -0.58)), 0.04, frame)
-        pen.line(((0.3, -0.2), (0.22, -0.5), (0.2, -0.62), (0.3, -0.64)), 0.04, frame)
-        pen.rect(-0.22, -0.62, -0.08, -0.58, (30, 30, 30))
-    elif name == "horse":
-        coat = col("horse")
-        dark = tuple(int(v * 0.5) for v in coat)
-        for x in (-0.3, -0.2, 0.2, 0.3):
-            pen.rect(x - 0.03, -0.5, x + 0.03, 0.0, coat)
-        pen.ellipse(0.0, -0.58, 0.4, 0.15, coat)
-        pen.poly(((0.22, -0.62), (0.34, -0.7), (0.5, -0.98), (0.4, -1.0), (0.3, -0.8), (0.2, -0.7)), coat)
-        pen.poly(((0.4, -1.0), (0.52, -0.98), (0.68, -0.82), (0.62, -0.78)), coat)
-        pen.line(((0.32, -0.98), (0.22, -0.72)), 0.04, dark)
-        pen.line(((-0.38, -0.62), (-0.5, -0.3)), 0.05, dark)
-
-
-def _place(name: str, rng: np.random.Generator, horizon: float, scene: str) -> tuple[float, float]:
-    """Base point (fractions of the side) for an object."""
-    x = rng.uniform(0.15, 0.85)
-    if name in ("clouds",):
-        return x, rng.uniform(0.12, max(0.15, horizon - 0.1))
-    if name == "bird":
-        if scene == "indoor" or rng.random() < 0.25:
-            return x, rng.uniform(max(horizon, 0.4), 0.95)
-        return x, rng.uniform(0.1, max(0.15, horizon - 0.1))
-    if name == "mountain":
-        return rng.uniform(0.2, 0.8), horizon + 0.01
-    if name == "building":
-        if horizon < 0.3:  # looking down: the building stands in the frame
-            return x, rng.uniform(0.6, 0.98)
-        return x, min(0.98, horizon + rng.uniform(0.0, 0.08))
-    if name == "boat":
-        lo = horizon + 0.05
-        hi = 0.8 if scene == "sea" else 0.97
-        return x, rng.uniform(lo, max(lo + 0.01, hi))
-    if name == "food":
-        return rng.uniform(0.3, 0.7), rng.uniform(0.7, 1.0)
-    lo = max(horizon + 0.04, 0.35)
-    return x, rng.uniform(lo, max(lo + 0.01, 0.98))
-
-
-def render_array(
-    seed: int, index: int, scene: str, labels: Sequence[str], hard: bool, image_size: int = 96
-) -> np.ndarray:
-    """Render one synthetic photo as a ``(S, S, 3)`` uint8 array.
-
-    A pure function of its arguments: random choices (layout, colours, noise) come
-    from the ``"synthetic.render"`` stream of ``(seed, index)``, content (scene, labels, hard) is given.
-    """
-    rng = stream(int(seed), "synthetic.render", int(index))
-    S = int(image_size)
-    labels = set(labels)
-    objects = [o for o in _DRAW_ORDER if o in labels]
-    sky = "sky" in labels
-    water = scene == "sea" or ("boat" in labels and scene in ("sunset", "night"))
-    hard_kind = _HARD_KINDS[int(rng.integers(len(_HARD_KINDS)))] if hard else ""
-
-    bg, horizon = _background(rng, scene, sky, water, S)
-    big = S * _SS
-    img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8)).resize((big, big), Image.NEAREST)
-    draw = ImageDraw.Draw(img)
-
-    # clutter: rocks, bushes, signs - no label
-    for _ in range(int(rng.integers(0, 4))):
-        cx, cy = rng.uniform(0, 1) * big, rng.uniform(max(horizon, 0.3), 1.0) * big
-        r = rng.uniform(0.02, 0.07) * big
-        fill = tuple(int(v) for v in rng.uniform(40, 170, 3))
-        if rng.random() < 0.5:
-            draw.ellipse((cx - r, cy - r * 0.6, cx + r, cy + r * 0.6), fill=fill)
-        else:
-            draw.rectangle((cx - r * 0.5, cy - r, cx + r * 0.5, cy), fill=fill)
-
-    paint = _Painter(rng, scene, hard_kind == "oddcolour")
-    bboxes = []
-    for name in objects:
-        lo, hi = _SIZE[name]
-        size = rng.uniform(lo, hi) * big
-        if hard_kind == "small" and name not in ("mountain", "clouds"):
-            size *= rng.uniform(0.3, 0.45)
-        bx, by = _place(name, rng, horizon, scene)
-        if name not in ("mountain", "building", "clouds", "food"):
-            size *= 0.7 + 0.5 * max(0.0, by - horizon) / max(1e-3, 1.0 - horizon)  # perspective
-        rot = 0.0
-        if name not in ("mountain", "building"):
-            rot = rng.uniform(-0.2, 0.2) + (rng.uniform(-0.4, 0.4) if name == "bird" else 0.0)
-        flip = -1.0 if rng.random() < 0.5 else 1.0
-        pen = _Pen(draw, bx * big, by * big, size, rot, flip)
-        _draw_object(name, pen, paint, rng, scene)
-        bboxes.append((bx * big, by * big - size * 0.5, size))
-
-    if hard_kind == "occluded" and bboxes:
-        cx, cy, size = bboxes[-1]
-        fill = tuple(int(v) for v in rng.uniform(30, 200, 3))
-        ox, oy = cx + rng.uniform(-0.3, 0.3) * size, cy + rng.uniform(-0.3, 0.3) * size
-        r = size * rng.uniform(0.35, 0.55)
-        if rng.random() < 0.5:
-            draw.rectangle((ox - r, oy - r, ox + r, oy + r), fill=fill)
-        else:
-            draw.ellipse((ox - r, oy - r * 0.8, ox + r, oy + r * 0.8), fill=fill)
-
-    small = img.reduce(_SS)
-    blur = 0.0
-    if hard_kind == "darkblur":
-        blur = rng.uniform(1.2, 2.0)
-    elif rng.random() < 0.25:
-        blur = rng.uniform(0.4, 0.9)
-    if blur:
-        small = small.filter(ImageFilter.GaussianBlur(blur * S / 96))
-    arr = np.asarray(small, dtype=np.float32)
-
-    # photometric: exposure, colour cast, lighting field, vignette, sensor noise
-    gain = math.exp(rng.normal(0.0, 0.12))
-    if hard_kind == "darkblur":
-        gain *= rng.uniform(0.35, 0.55) if rng.random() < 0.7 else rng.uniform(1.5, 1.8)
-    cast = (1.0 + rng.normal(0.0, 0.04, 3)).astype(np.float32) * np.float32(gain)
-    light = 1.0 + 0.12 * _smooth_field(rng, S, 3)[:, :, None]
-    arr = arr * cast * light
-    if rng.random() < 0.4:
-        arr *= _vignette(S)
-    tile = _noise_tile(S)
-    oy, ox = rng.integers(0, tile.shape[0] - S + 1, 2)
-    sigma = np.float32(rng.uniform(3.0, 10.0))
-    arr += sigma * tile[oy : oy + S, ox : ox + S]
-    return np.clip(arr, 0, 255).astype(np.uint8)

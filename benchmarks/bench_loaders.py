@@ -17,21 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from pathlib import Path
-from typing import Callable
-
 from neighborlib.data import data_root, load_dataset
 from neighborlib.data.synthetic import make_synthetic_world
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of  # benchmarks/timing.py
 
 
 def main() -> None:

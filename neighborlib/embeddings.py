@@ -44,6 +44,7 @@ import scipy.sparse as sp
 from gensim.models import KeyedVectors
 
 from .data.base import DataFormatError
+from .data.mirflickr import RELEVANT_SUFFIX
 
 __all__ = [
     "WORD_VECTOR_RESOURCES",
@@ -65,7 +66,6 @@ WORD_VECTOR_RESOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 _GLOVE_WORD_COLUMN = "index"
-_RELEVANT_SUFFIX = "_r1"
 _WORD_SPLIT = re.compile(r"[_\s\-]+")
 
 PathLike = Union[str, os.PathLike]
@@ -282,8 +282,8 @@ def embed_metadata(
 def label_words(label: str) -> list[str]:
     """Words of a label name: a trailing ``_r1`` (MIRFlickr "relevant") is stripped, then
     the name is split on ``_``, ``-`` and white space (``"plant_life"`` -> ``["plant", "life"]``)."""
-    if label.endswith(_RELEVANT_SUFFIX):
-        label = label[: -len(_RELEVANT_SUFFIX)]
+    if label.endswith(RELEVANT_SUFFIX):
+        label = label[: -len(RELEVANT_SUFFIX)]
     return [w for w in _WORD_SPLIT.split(label) if w]
 
 

@@ -38,9 +38,9 @@ __all__ = [
 
 #: The CPU input resolution, chosen by measurement (chapter 2, "Choosing the CPU
 #: resolution"): on one protocol split of a 4,000-photo MIRFlickr subset, 160 px gives
-#: about +1 point of visual-only mAP_L and mAP_I over the crops' native 128 px (0.652
-#: against 0.643 mAP_L) for about 1.65x the extraction time (81 against 135 photos/s on
-#: 2 cores); 224 px is about 3x slower than 160 px.
+#: +3.5 points of visual-only mAP_L and +1.9 of mAP_I over the crops' native 128 px
+#: (0.660 against 0.625 mAP_L) for about 1.6x the extraction time (72 against 114
+#: photos/s on 2 cores); 224 px is about 3x slower than 160 px.
 CPU_RESOLUTION = 160
 
 #: The resolution comparison of chapter 2: one protocol split of a seeded MIRFlickr subset.

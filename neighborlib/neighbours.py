@@ -57,6 +57,8 @@ from typing import Any, Iterator
 import numpy as np
 import scipy.sparse as sp
 
+from .device import device_type, resolve_device
+
 __all__ = [
     "NeighbourTable",
     "cosine_neighbours",
@@ -173,10 +175,19 @@ def _as_dense(X: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _positive_int(name: str, value: Any, upper: int | None = None, note: str = "") -> int:
+    """``value`` as an int in ``[1, upper]`` (bools, fractions and non-numbers refused)."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok and isinstance(value, (float, np.floating)) and float(value).is_integer():
+        ok = True
+    if not ok or value < 1 or (upper is not None and value > upper):
+        what = f"an integer in [1, {upper}]" if upper is not None else "a positive integer"
+        raise ValueError(f"{name} must be {what}{note}, got {value!r}")
+    return int(value)
+
+
 def _check_M(M: int, n_candidates: int, self_excluded: bool) -> int:
-    if isinstance(M, (bool, np.bool_)) or int(M) != M or M < 1:
-        raise ValueError(f"M must be a positive integer, got {M!r}")
-    M = int(M)
+    M = _positive_int("M", M)
     available = n_candidates - (1 if self_excluded else 0)
     if available < M:
         what = "other images (self excluded)" if self_excluded else "candidates"
@@ -185,7 +196,7 @@ def _check_M(M: int, n_candidates: int, self_excluded: bool) -> int:
 
 
 def _resolve_backend(backend: str, device: Any) -> tuple[str, Any]:
-    dev_type = str(device).split(":")[0] if not hasattr(device, "type") else device.type
+    dev_type = device_type(device)
     if backend == "auto":
         backend = "numpy" if dev_type == "cpu" else "torch"
     if backend in ("scipy", "numpy"):
@@ -194,9 +205,7 @@ def _resolve_backend(backend: str, device: Any) -> tuple[str, Any]:
         return "numpy", None
     if backend != "torch":
         raise ValueError(f"backend must be 'auto', 'scipy'/'numpy' or 'torch', got {backend!r}")
-    import torch
-
-    return "torch", torch.device(device)
+    return "torch", resolve_device(device)
 
 
 def _progress(total: int, enabled: bool, desc: str):
@@ -216,9 +225,7 @@ def _dense_blocks(Q: int, C: int, block_size: int | None) -> Iterator[tuple[int,
 
 
 def _check_block_size(block_size: int) -> int:
-    if isinstance(block_size, (bool, np.bool_)) or int(block_size) != block_size or block_size < 1:
-        raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
-    return int(block_size)
+    return _positive_int("block_size", block_size, note=" or None")
 
 
 # ----------------------------------------------------------------------------- exact top-M selection
@@ -418,8 +425,7 @@ def _n_threads(n_jobs: int | None, n_blocks: int) -> int:
         import os
 
         n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if isinstance(n_jobs, (bool, np.bool_)) or int(n_jobs) != n_jobs or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")
+    n_jobs = _positive_int("n_jobs", n_jobs, note=" or None")
     return max(1, min(int(n_jobs), n_blocks))
 
 
@@ -694,10 +700,8 @@ def sample_neighbourhoods(
     if idx.ndim != 2:
         raise ValueError(f"expected a (Q, M) index array, got shape {idx.shape}")
     Q, M = idx.shape
-    if isinstance(m, (bool, np.bool_)) or int(m) != m or not 1 <= m <= M:
-        raise ValueError(f"m must be an integer in [1, M={M}], got {m!r}")
-    if isinstance(K, (bool, np.bool_)) or int(K) != K or K < 1:
-        raise ValueError(f"K must be a positive integer, got {K!r}")
+    m = _positive_int("m", m, upper=M, note=f" (M = {M})")
+    K = _positive_int("K", K)
     m, K = int(m), int(K)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     out = np.empty((Q, K, m), dtype=np.int64)

@@ -246,19 +246,19 @@ def check_parameters(
 
 
 def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values are checked.
+    """A chapter's ``device`` parameter as a device name: ``"auto"`` -> ``"cuda"`` when a GPU
+    is visible, else ``"cpu"`` (the library's rule, :func:`neighborlib.device.resolve_device`).
 
     Raises:
-        ParameterError: a CUDA device was asked for but none is available.
+        ParameterError: a CUDA device was asked for but none is available, or a malformed name.
     """
-    import torch
+    from .device import resolve_device as _resolve
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device {device!r} was asked for, but torch sees no CUDA device")
-    torch.device(device)  # raises on malformed names
-    return device
+    try:
+        dev = _resolve(device)
+    except RuntimeError as err:
+        raise ParameterError(f"parameter device: {err}") from None
+    return device if device != "auto" else dev.type
 
 
 def sync_pair(source: str | Path) -> Path:

@@ -7,13 +7,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-__all__ = ["data_badge", "plot_label_neighbour_curve", "plot_label_lift_heatmap", "set_style"]
+__all__ = ["book_style", "data_badge", "plot_label_neighbour_curve", "plot_label_lift_heatmap", "style_params"]
 
 
-def set_style() -> None:
-    """One consistent look for every chapter."""
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": True})
+def style_params() -> dict:
+    """The book's look as matplotlib rc parameters: seaborn's ``whitegrid`` style, its
+    ``notebook`` context and ``colorblind`` palette, 100 dpi figures saved at 150.
+
+    Nothing here changes matplotlib's global settings. A chapter opts in explicitly, for
+    the rest of its kernel, with ``plt.rcParams.update(plots.style_params())``; code that
+    must not leak settings uses ``with plots.book_style(): ...``.
+    """
+    from matplotlib import cycler
+
+    params = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook")}
+    params["axes.prop_cycle"] = cycler(color=sns.color_palette("colorblind").as_hex())
+    params.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": True})
+    return params
+
+
+def book_style():
+    """A context in which figures take :func:`style_params` (the previous settings come back after)."""
+    return plt.rc_context(style_params())
 
 
 def data_badge(ax: plt.Axes, synthetic: bool) -> None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -53,6 +52,7 @@ from stat import S_IFMT, S_IFREG
 from typing import Iterable, Iterator
 
 from .atomic import atomic_write
+from .hashing import sha256_file
 from .paths import default_cache_dir
 
 __all__ = [
@@ -384,11 +384,6 @@ def _match_file(res: Resource, filename: str | os.PathLike) -> str:
 # --------------------------------------------------------------------------- checks
 
 
-def _sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def _read_manifest(folder: Path) -> dict | None:
     try:
         data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
@@ -448,7 +443,7 @@ def verify(name: str) -> None:
         if not path.is_file():
             problems.append(f"{rel}: missing")
             continue
-        actual = _sha256_file(path)
+        actual = sha256_file(path)
         if actual != expected:
             problems.append(f"{rel}: sha256 {actual}, expected {expected}")
     if problems:
@@ -469,20 +464,22 @@ def _say(progress: bool, message: str) -> None:
 
 @contextlib.contextmanager
 def _locked(root: Path, name: str, progress: bool) -> Iterator[None]:
-    """An exclusive ``flock`` on ``<root>/.locks/<name>.lock`` (works across processes and threads:
-    every call opens its own file description)."""
+    """An exclusive lock on ``<root>/.locks/<name>.lock`` (``filelock``; across processes and
+    threads: every call makes its own lock object, so its own file descriptor)."""
+    from filelock import FileLock, Timeout
+
     lockdir = root / ".locks"
     lockdir.mkdir(parents=True, exist_ok=True)
-    with open(lockdir / f"{name}.lock", "a+b") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say(progress, f"{name}: waiting for another process that is fetching it")
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    lock = FileLock(lockdir / f"{name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _say(progress, f"{name}: waiting for another process that is fetching it")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _download(res: Resource, dest: Path) -> Path:
@@ -524,14 +521,14 @@ def _local_archive(res: Resource, archive_dir: Path) -> Path | None:
         if (
             path.is_file()
             and path.stat().st_size == res.archive_size
-            and _sha256_file(path) == res.archive_sha256
+            and sha256_file(path) == res.archive_sha256
         ):
             return path
     return None
 
 
 def _check_archive(res: Resource, archive: Path) -> None:
-    actual = _sha256_file(archive)
+    actual = sha256_file(archive)
     if actual != res.archive_sha256:
         raise ResourceError(
             f"{res.name}: archive {archive.name} ({archive.stat().st_size} bytes) from {res.spec} does not "

@@ -185,11 +185,24 @@ def test_image_transform():
         F.image_transform(16)
     import torchvision.transforms as T  # the numpy normalisation is torchvision's, bit for bit
 
-    photo = Image.open(_photo("coffee.png"))
-    reference = T.Compose([T.Resize(96, antialias=True), T.CenterCrop(96), T.ToTensor(), T.Normalize(
-        [0.5] * 3, [0.5] * 3)])(photo)
+    photo = Image.open(_photo("coffee.png")).convert("RGB")
+    reference = T.Compose([T.Resize(109, interpolation=T.InterpolationMode.BICUBIC, antialias=True), T.CenterCrop(96),
+                           T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])(photo)
     torch.testing.assert_close(t(photo), reference, rtol=0, atol=0)
-    assert t(photo).shape == (3, 96, 96)  # 600 x 400 -> 144 x 96 -> centre 96 x 96
+    assert t(photo).shape == (3, 96, 96)  # 600 x 400 -> 163 x 109 (96 / 0.875) -> centre 96 x 96
+
+
+def test_image_transform_is_timms_evaluation_transform(lite0):
+    """timm's own evaluation transform for the weights (resolve_data_config + create_transform)."""
+    import timm.data
+
+    config = timm.data.resolve_data_config({"input_size": (3, 160, 160)}, model=lite0)
+    assert config["crop_pct"] == F.EVAL_CROP_PCT and config["interpolation"] == "bicubic"
+    assert tuple(config["mean"]) == F.LITE_MEAN and tuple(config["std"]) == F.LITE_STD
+    theirs = timm.data.create_transform(**config)
+    for name in ("coffee.png", "astronaut.png"):
+        photo = Image.open(_photo(name)).convert("RGB")
+        torch.testing.assert_close(F.image_transform(160)(photo), theirs(photo), rtol=0, atol=0)
 
 
 def test_read_errors_name_the_path(tmp_path):

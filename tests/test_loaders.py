@@ -549,6 +549,12 @@ def test_coco_tokeniser():
     assert caption_words("A man's dog, at the Traffic-Light!") == ["man", "dog", "traffic", "light"]
     assert caption_words("x 2 yy") == ["yy"]
     assert {"a", "the", "and", "of", "on", "is"} <= STOP_WORDS
+    # unlike scikit-learn's ENGLISH_STOP_WORDS, words that say what and where things are stay
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    kept = {"top", "front", "side", "fire", "back", "full", "empty"}
+    assert kept <= set(ENGLISH_STOP_WORDS) and not kept & STOP_WORDS
+    assert caption_words("A fire hydrant in front of a full bus") == ["fire", "hydrant", "front", "full", "bus"]
 
 
 def test_coco_fixture_labels_ids_captions(tmp_path):

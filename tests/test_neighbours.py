@@ -221,10 +221,15 @@ def test_too_few_candidates_raise():
         jaccard_neighbours(A, np.eye(7), M=2)
 
 
-def test_progress_bar_runs(capsys):
-    A = sp.csr_matrix(np.eye(30))
-    t = jaccard_neighbours(A, None, 3, progress=True, block_size=4)
-    assert t.indices.shape == (30, 3)
+def test_progress_bar_counts_the_queries_and_changes_nothing(capsys):
+    rng = np.random.default_rng(4)
+    A = sp.csr_matrix((rng.random((30, 12)) < 0.3).astype(float))
+    quiet = jaccard_neighbours(A, None, 3, block_size=4)
+    shown = jaccard_neighbours(A, None, 3, progress=True, block_size=4)
+    np.testing.assert_array_equal(shown.indices, quiet.indices)
+    np.testing.assert_array_equal(shown.distances, quiet.distances)
+    err = capsys.readouterr().err
+    assert "30/30" in err, err[-300:]  # the bar reached every query
 
 
 def test_table_is_read_only():
@@ -394,3 +399,13 @@ def test_neighbour_table_validates_shapes():
         NeighbourTable(np.zeros((3, 4)), np.zeros((3, 4)), np.zeros(2, bool), "jaccard", 4)
     with pytest.raises(ValueError):
         NeighbourTable(np.zeros((3, 4)), np.zeros((3, 5)), np.zeros(3, bool), "jaccard", 4)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3", None])
+def test_counts_must_be_positive_integers(bad):
+    Z = sp.csr_matrix(np.eye(4))
+    with pytest.raises(ValueError, match=r"M must be a positive integer, got"):
+        jaccard_neighbours(Z, None, M=bad)
+    with pytest.raises(ValueError, match=r"block_size must be a positive integer or None, got"):
+        jaccard_neighbours(Z, None, M=1, block_size=bad if bad is not None else 0)
+    assert jaccard_neighbours(Z, None, M=2.0).indices.shape == (4, 2)  # an integral float is a count

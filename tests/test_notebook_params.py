@@ -151,10 +151,15 @@ def test_papermill_reads_the_same_names_types_defaults_and_help(tmp_path):
 
 
 def test_resolve_device():
+    import torch
+
     assert resolve_device("cpu") == "cpu"
-    assert resolve_device("auto") in {"cpu", "cuda"}
-    with pytest.raises(RuntimeError):
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ParameterError, match="parameter device"):
         resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ParameterError, match="torch sees no CUDA device"):
+            resolve_device("cuda")
 
 
 def test_sync_pair_takes_inputs_and_tags_from_py_and_keeps_outputs(tmp_path):

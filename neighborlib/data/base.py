@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["DataFormatError", "MissingPhotoError", "SocialImageDataset"]
+__all__ = ["DataFormatError", "MissingPhotoError", "SocialImageDataset", "decode_utf8"]
 
 
 class DataFormatError(ValueError):
@@ -40,6 +40,22 @@ class DataFormatError(ValueError):
         self.line = line
         where = f"{self.path}" if line is None else f"{self.path}, line {line}"
         super().__init__(f"{where}: {message}")
+
+
+def decode_utf8(path: str | Path, data: bytes) -> str:
+    """UTF-8 text of ``data`` read from ``path``; undecodable bytes raise naming the file and
+    the 1-based line (every text loader reads through this).
+
+    Raises:
+        DataFormatError: ``data`` is not valid UTF-8.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataFormatError(
+            path, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})", line
+        ) from None
 
 
 class MissingPhotoError(FileNotFoundError):

@@ -40,7 +40,11 @@ from .root import display_path
 __all__ = ["STOP_WORDS", "caption_words", "load_coco"]
 
 #: A modest English stop-word list for captions (articles, pronouns, auxiliaries,
-#: prepositions, conjunctions and a few caption fillers).
+#: prepositions, conjunctions and a few caption fillers). Not scikit-learn's
+#: ``ENGLISH_STOP_WORDS``: that list (318 words, for topic-style text) drops content words
+#: that COCO captions use to say what and where things are - in the 25,014 val2017
+#: captions "top" occurs in 948, "front" in 820, "side" in 553, "fire" (as in fire hydrant,
+#: a label) in 287, "back" in 207, "full" in 187 and "empty" in 131.
 STOP_WORDS: frozenset[str] = frozenset(
     """
     a about above after again against all am an and any are as at be been being below

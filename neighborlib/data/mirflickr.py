@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DataFormatError, SocialImageDataset
+from .base import DataFormatError, SocialImageDataset, decode_utf8
 from .root import display_path
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "MIRFLICKR_RELEVANT_LABELS",
     "KNOWN_LABEL_ERRATA",
     "LABEL_SETS",
+    "RELEVANT_SUFFIX",
     "load_mirflickr25k",
 ]
 
@@ -67,7 +68,8 @@ KNOWN_LABEL_ERRATA: dict[str, frozenset[int]] = {
     "people_r1": frozenset({4252, 4262, 20392, 24768}),
 }
 
-_RELEVANT_SUFFIX = "_r1"
+#: The file-name suffix of the 14 "relevant" labels (``people_r1`` ...).
+RELEVANT_SUFFIX = "_r1"
 _TAGS_NAME = re.compile(r"tags(\d+)\.txt")
 _IMAGE_NAME = re.compile(r"im(\d+)\.jpg")
 
@@ -79,20 +81,9 @@ def _first_existing(candidates: list[Path]) -> Path | None:
     return None
 
 
-def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 text of ``data``; undecodable bytes raise with the 1-based line."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataFormatError(
-            path, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})", line
-        ) from None
-
-
 def _read_annotation(path: Path, n_images: int) -> tuple[np.ndarray, np.ndarray]:
     """Image numbers listed in one annotation file, and the 1-based line of each."""
-    text = _decode(path, path.read_bytes())
+    text = decode_utf8(path, path.read_bytes())
     numbers: list[int] = []
     lines: list[int] = []
     seen: dict[int, int] = {}
@@ -117,7 +108,7 @@ def _read_tags(path: Path) -> tuple[str, ...]:
     data = path.read_bytes()
     if not data:
         return ()
-    text = _decode(path, data)
+    text = decode_utf8(path, data)
     tags: dict[str, None] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         tag = raw.strip()
@@ -223,9 +214,9 @@ def load_mirflickr25k(
     parsed = {name: _read_annotation(path, n_images) for name, path in files.items()}
     errata: list[str] = []
     for name in files:
-        if not name.endswith(_RELEVANT_SUFFIX):
+        if not name.endswith(RELEVANT_SUFFIX):
             continue
-        base = name[: -len(_RELEVANT_SUFFIX)]
+        base = name[: -len(RELEVANT_SUFFIX)]
         if base not in files:
             continue
         numbers, lines = parsed[name]
@@ -248,9 +239,9 @@ def load_mirflickr25k(
                 int(lines[k]),
             )
     if label_set == "potential":
-        names = [n for n in files if not n.endswith(_RELEVANT_SUFFIX)]
+        names = [n for n in files if not n.endswith(RELEVANT_SUFFIX)]
     elif label_set == "relevant":
-        names = [n for n in files if n.endswith(_RELEVANT_SUFFIX)]
+        names = [n for n in files if n.endswith(RELEVANT_SUFFIX)]
     else:
         names = list(files)
     if not names:

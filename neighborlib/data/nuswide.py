@@ -43,7 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from .base import DataFormatError, SocialImageDataset
+from .base import DataFormatError, SocialImageDataset, decode_utf8
 from .root import display_path
 
 __all__ = ["KNOWN_LABEL_ERRATA", "SPLITS", "TAG_SOURCES", "load_nuswide"]
@@ -129,12 +129,7 @@ def _source(root: Path, archive: str, folders: tuple[str, ...], subdirs: tuple[s
 
 
 def _text_lines(path: Path, data: bytes) -> list[str]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataFormatError(path, f"not valid UTF-8 (byte {data[exc.start]:#04x})", line) from None
-    return text.splitlines()
+    return decode_utf8(path, data).splitlines()
 
 
 def _read_names(path: Path, data: bytes, what: str) -> list[str]:
@@ -300,146 +295,21 @@ def load_nuswide(
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if tags not in TAG_SOURCES:
         raise ValueError(f"tags must be one of {TAG_SOURCES}, got {tags!r}")
-    errata: list[str] = []
-
-    # --- concepts -------------------------------------------------------------------------
-    hit = None
-    if (root / "ConceptsList.zip").is_file():
-        hit = _Files.from_zip(root / "ConceptsList.zip").find_name("Concepts81.txt")
-    for path in (root / "ConceptsList" / "Concepts81.txt", root / "Concepts81.txt"):
-        if hit is None and path.is_file():
-            hit = (path, path.read_bytes)
-    if hit is None:
-        raise FileNotFoundError(
-            f"NUS-WIDE: no concept list {root / 'ConceptsList.zip'} (or {root / 'Concepts81.txt'})"
-        )
-    concepts = _read_names(hit[0], hit[1](), "concept")
     if n_concepts < 1:
         raise ValueError(f"n_concepts must be positive, got {n_concepts}")
-
-    # --- ground truth ---------------------------------------------------------------------
-    gt = _source(root, "Groundtruth.zip", ("Groundtruth", ""), ("AllLabels", "TrainTestLabels"))
-    if gt is None:
-        raise FileNotFoundError(
-            f"NUS-WIDE: no ground truth {root / 'Groundtruth.zip'} (or Groundtruth/AllLabels/)"
-        )
-    gt_at = gt.origin
-    have_all, have_tt = gt.has_dir("AllLabels"), gt.has_dir("TrainTestLabels")
-    if split == "all" and not have_all:
-        raise FileNotFoundError(f"NUS-WIDE: no {gt_at / 'AllLabels'} folder")
-    if split != "all" and not have_tt:
-        raise FileNotFoundError(f"NUS-WIDE: split={split!r} needs {gt_at / 'TrainTestLabels'}")
-    all_m = all_paths = None
-    if have_all:
-        all_m, all_paths = _read_matrix(gt, "AllLabels", concepts, gt_at, errata)
-    part: dict[str, np.ndarray] = {}
-    if have_tt:
-        part_paths = {}
-        for s in ("Train", "Test"):
-            part[s], part_paths[s] = _read_matrix(gt, f"TrainTestLabels:_{s}", concepts, gt_at, errata)
-        if all_m is not None:
-            for j, c in enumerate(concepts):
-                n_tr, n_te, n_all = len(part["Train"]), len(part["Test"]), len(all_m)
-                if n_tr + n_te != n_all:
-                    raise DataFormatError(
-                        part_paths["Train"][j],
-                        f"{n_tr:,} Train + {n_te:,} Test lines ({part_paths['Test'][j].name}) do not add up "
-                        f"to the {n_all:,} lines of {all_paths[j]}",
-                    )
-                pos = (int(part["Train"][:, j].sum()), int(part["Test"][:, j].sum()), int(all_m[:, j].sum()))
-                if pos[0] + pos[1] != pos[2]:
-                    raise DataFormatError(
-                        part_paths["Train"][j],
-                        f"{pos[0]:,} Train + {pos[1]:,} Test positives for {c!r} do not add up to the "
-                        f"{pos[2]:,} positives of {all_paths[j]}",
-                    )
+    errata: list[str] = []
+    concepts = _read_concepts(root)
+    all_m, part = _read_ground_truth(root, split, concepts, errata)
     counts = all_m.sum(0) if all_m is not None else part["Train"].sum(0) + part["Test"].sum(0)
-    order = np.argsort(-counts.astype(np.int64), kind="stable")[:n_concepts]
-    keep = np.sort(order)
-    labels = all_m if split == "all" else part[split.capitalize()]
-    labels = labels[:, keep]
+    keep = np.sort(np.argsort(-counts.astype(np.int64), kind="stable")[:n_concepts])
+    labels = (all_m if split == "all" else part[split.capitalize()])[:, keep]
     label_names = tuple(concepts[j] for j in keep)
     n_total = len(all_m) if all_m is not None else len(part["Train"]) + len(part["Test"])
     n = len(labels)
-
-    # --- image list: ids and photos -------------------------------------------------------
     il = _source(root, "ImageList.zip", ("ImageList",), ())
-    all_keys = None
-    if il is not None and (hit := il.find_name("Imagelist.txt")) is not None:
-        all_keys = _read_image_list(hit[0], hit[1]())
-        if len(all_keys) != n_total:
-            raise DataFormatError(hit[0], f"lists {len(all_keys):,} images but the labels have {n_total:,}")
-    if split == "all":
-        ids = np.arange(n, dtype=np.int64)
-        id_space = "position in the official image order"
-        keys = all_keys
-    elif all_keys is not None:
-        name = f"{split.capitalize()}Imagelist.txt"
-        hit = il.find_name(name)
-        if hit is None:
-            raise FileNotFoundError(f"NUS-WIDE: ImageList has Imagelist.txt but no {name}")
-        keys = _read_image_list(hit[0], hit[1]())
-        if len(keys) != n:
-            raise DataFormatError(hit[0], f"lists {len(keys):,} images but the {split} labels have {n:,}")
-        position = {k: i for i, k in enumerate(all_keys)}
-        ids = np.empty(n, dtype=np.int64)
-        for i, k in enumerate(keys):
-            if k not in position:
-                raise DataFormatError(hit[0], f"image {k!r} is not in Imagelist.txt", i + 1)
-            ids[i] = position[k]
-        id_space = "position in the official image order"
-    else:
-        ids = np.arange(n, dtype=np.int64)
-        id_space = f"0-based line of the TrainTestLabels _{split.capitalize()} files (no ImageList)"
-        keys = None
-
-    image_paths = None
-    folder = None
-    if image_dir is not None:
-        folder = Path(image_dir)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"NUS-WIDE image_dir {folder} is not a folder")
-        if keys is None:
-            raise FileNotFoundError(
-                f"NUS-WIDE: photos need the image list {root / 'ImageList' / 'Imagelist.txt'}"
-            )
-    elif keys is not None:
-        folder = next((f for f in (root / "Flickr", root / "images") if f.is_dir()), None)
-    if folder is not None:  # a photo missing from the folder is a partial set, not an error
-        image_paths = tuple(folder / k if (folder / k).is_file() else None for k in keys)
-
-    # --- tags -----------------------------------------------------------------------------
-    metadata: dict[str, list[tuple[str, ...]]] = {}
-    tag_note = "no tags"
-    if tags != "none":
-        tsrc = _source(root, "NUS_WID_Tags.zip", ("NUS_WID_Tags",), ())
-        all_tags_file = tsrc.find_name("All_Tags.txt") if tsrc is not None else None
-        k1 = (None, None)
-        if tsrc is not None:
-            k1 = (tsrc.find_name("AllTags1k.txt"), tsrc.find_name("TagList1k.txt"))
-        per_image = None
-        if tags in ("auto", "all_tags") and all_tags_file is not None:
-            per_image = _all_tags(all_tags_file[0], all_tags_file[1](), n_total)
-            tag_note = "tags from All_Tags.txt"
-        elif tags in ("auto", "1k") and None not in k1:
-            taglist = _read_names(k1[1][0], k1[1][1](), "tag")
-            per_image = _tags_1k(k1[0][0], k1[0][1](), taglist, n_total)
-            tag_note = f"tags from AllTags1k.txt ({len(taglist)} tags)"
-        elif tags != "auto":
-            want = "All_Tags.txt" if tags == "all_tags" else "AllTags1k.txt and TagList1k.txt"
-            raise FileNotFoundError(f"NUS-WIDE: tags={tags!r} needs {want} in {root / 'NUS_WID_Tags'}")
-        if per_image is not None:
-            if split == "all":
-                metadata["tags"] = per_image
-            elif all_keys is not None:
-                metadata["tags"] = [per_image[i] for i in ids]
-            else:
-                warnings.warn(
-                    f"NUS-WIDE split={split!r}: tags are in the official image order and cannot be "
-                    "aligned with the split without ImageList/; loading labels only",
-                    stacklevel=2,
-                )
-                tag_note = "no tags (no ImageList to align them with the split)"
+    ids, id_space, keys, all_keys = _image_ids(il, split, n, n_total)
+    image_paths, folder = _photo_paths(root, image_dir, keys)
+    metadata, tag_note = _read_tags_for(root, tags, split, ids, all_keys, n_total)
 
     if not metadata and image_paths is None:
         content = "labels only (no tags, no images)"
@@ -463,3 +333,152 @@ def load_nuswide(
         photo_dir=folder if image_paths is not None else None,
         extras={"split": split, "id_space": id_space, "errata": tuple(errata), "n_official_images": n_total},
     )
+
+
+def _read_concepts(root: Path) -> list[str]:
+    """The 81 concept names of ``Concepts81.txt`` (in ``ConceptsList.zip`` or a folder)."""
+    hit = None
+    if (root / "ConceptsList.zip").is_file():
+        hit = _Files.from_zip(root / "ConceptsList.zip").find_name("Concepts81.txt")
+    for path in (root / "ConceptsList" / "Concepts81.txt", root / "Concepts81.txt"):
+        if hit is None and path.is_file():
+            hit = (path, path.read_bytes)
+    if hit is None:
+        raise FileNotFoundError(
+            f"NUS-WIDE: no concept list {root / 'ConceptsList.zip'} (or {root / 'Concepts81.txt'})"
+        )
+    return _read_names(hit[0], hit[1](), "concept")
+
+
+def _read_ground_truth(
+    root: Path, split: str, concepts: list[str], errata: list[str]
+) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """``(AllLabels matrix or None, {"Train": ..., "Test": ...} when TrainTestLabels exist)``.
+
+    When both are present, the Train and Test files must add up to AllLabels, line count
+    and positives per concept (else :class:`DataFormatError` naming the files).
+    """
+    gt = _source(root, "Groundtruth.zip", ("Groundtruth", ""), ("AllLabels", "TrainTestLabels"))
+    if gt is None:
+        raise FileNotFoundError(
+            f"NUS-WIDE: no ground truth {root / 'Groundtruth.zip'} (or Groundtruth/AllLabels/)"
+        )
+    gt_at = gt.origin
+    have_all, have_tt = gt.has_dir("AllLabels"), gt.has_dir("TrainTestLabels")
+    if split == "all" and not have_all:
+        raise FileNotFoundError(f"NUS-WIDE: no {gt_at / 'AllLabels'} folder")
+    if split != "all" and not have_tt:
+        raise FileNotFoundError(f"NUS-WIDE: split={split!r} needs {gt_at / 'TrainTestLabels'}")
+    all_m = all_paths = None
+    if have_all:
+        all_m, all_paths = _read_matrix(gt, "AllLabels", concepts, gt_at, errata)
+    part: dict[str, np.ndarray] = {}
+    if not have_tt:
+        return all_m, part
+    part_paths = {}
+    for s in ("Train", "Test"):
+        part[s], part_paths[s] = _read_matrix(gt, f"TrainTestLabels:_{s}", concepts, gt_at, errata)
+    if all_m is None:
+        return all_m, part
+    for j, c in enumerate(concepts):
+        n_tr, n_te, n_all = len(part["Train"]), len(part["Test"]), len(all_m)
+        if n_tr + n_te != n_all:
+            raise DataFormatError(
+                part_paths["Train"][j],
+                f"{n_tr:,} Train + {n_te:,} Test lines ({part_paths['Test'][j].name}) do not add up "
+                f"to the {n_all:,} lines of {all_paths[j]}",
+            )
+        pos = (int(part["Train"][:, j].sum()), int(part["Test"][:, j].sum()), int(all_m[:, j].sum()))
+        if pos[0] + pos[1] != pos[2]:
+            raise DataFormatError(
+                part_paths["Train"][j],
+                f"{pos[0]:,} Train + {pos[1]:,} Test positives for {c!r} do not add up to the "
+                f"{pos[2]:,} positives of {all_paths[j]}",
+            )
+    return all_m, part
+
+
+def _image_ids(
+    il: "_Files | None", split: str, n: int, n_total: int
+) -> tuple[np.ndarray, str, list[str] | None, list[str] | None]:
+    """``(ids, what the ids mean, the split's image keys, all image keys)`` from ``ImageList``."""
+    all_keys = None
+    if il is not None and (hit := il.find_name("Imagelist.txt")) is not None:
+        all_keys = _read_image_list(hit[0], hit[1]())
+        if len(all_keys) != n_total:
+            raise DataFormatError(hit[0], f"lists {len(all_keys):,} images but the labels have {n_total:,}")
+    if split == "all":
+        return np.arange(n, dtype=np.int64), "position in the official image order", all_keys, all_keys
+    if all_keys is None:
+        return (np.arange(n, dtype=np.int64),
+                f"0-based line of the TrainTestLabels _{split.capitalize()} files (no ImageList)", None, None)
+    name = f"{split.capitalize()}Imagelist.txt"
+    hit = il.find_name(name)
+    if hit is None:
+        raise FileNotFoundError(f"NUS-WIDE: ImageList has Imagelist.txt but no {name}")
+    keys = _read_image_list(hit[0], hit[1]())
+    if len(keys) != n:
+        raise DataFormatError(hit[0], f"lists {len(keys):,} images but the {split} labels have {n:,}")
+    position = {k: i for i, k in enumerate(all_keys)}
+    ids = np.empty(n, dtype=np.int64)
+    for i, k in enumerate(keys):
+        if k not in position:
+            raise DataFormatError(hit[0], f"image {k!r} is not in Imagelist.txt", i + 1)
+        ids[i] = position[k]
+    return ids, "position in the official image order", keys, all_keys
+
+
+def _photo_paths(
+    root: Path, image_dir: Path | None, keys: list[str] | None
+) -> tuple[tuple[Path | None, ...] | None, Path | None]:
+    """``(per-image photo path or None, the photo folder)``; a photo missing from the folder
+    is a partial set, not an error."""
+    folder = None
+    if image_dir is not None:
+        folder = Path(image_dir)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"NUS-WIDE image_dir {folder} is not a folder")
+        if keys is None:
+            raise FileNotFoundError(
+                f"NUS-WIDE: photos need the image list {root / 'ImageList' / 'Imagelist.txt'}"
+            )
+    elif keys is not None:
+        folder = next((f for f in (root / "Flickr", root / "images") if f.is_dir()), None)
+    if folder is None:
+        return None, None
+    return tuple(folder / k if (folder / k).is_file() else None for k in keys), folder
+
+
+def _read_tags_for(
+    root: Path, tags: str, split: str, ids: np.ndarray, all_keys: list[str] | None, n_total: int
+) -> tuple[dict[str, list[tuple[str, ...]]], str]:
+    """``({"tags": per-image tags} or {}, a note for the description)``."""
+    if tags == "none":
+        return {}, "no tags"
+    tsrc = _source(root, "NUS_WID_Tags.zip", ("NUS_WID_Tags",), ())
+    all_tags_file = tsrc.find_name("All_Tags.txt") if tsrc is not None else None
+    k1 = (None, None)
+    if tsrc is not None:
+        k1 = (tsrc.find_name("AllTags1k.txt"), tsrc.find_name("TagList1k.txt"))
+    if tags in ("auto", "all_tags") and all_tags_file is not None:
+        per_image = _all_tags(all_tags_file[0], all_tags_file[1](), n_total)
+        tag_note = "tags from All_Tags.txt"
+    elif tags in ("auto", "1k") and None not in k1:
+        taglist = _read_names(k1[1][0], k1[1][1](), "tag")
+        per_image = _tags_1k(k1[0][0], k1[0][1](), taglist, n_total)
+        tag_note = f"tags from AllTags1k.txt ({len(taglist)} tags)"
+    elif tags != "auto":
+        want = "All_Tags.txt" if tags == "all_tags" else "AllTags1k.txt and TagList1k.txt"
+        raise FileNotFoundError(f"NUS-WIDE: tags={tags!r} needs {want} in {root / 'NUS_WID_Tags'}")
+    else:
+        return {}, "no tags"
+    if split == "all":
+        return {"tags": per_image}, tag_note
+    if all_keys is not None:
+        return {"tags": [per_image[i] for i in ids]}, tag_note
+    warnings.warn(
+        f"NUS-WIDE split={split!r}: tags are in the official image order and cannot be "
+        "aligned with the split without ImageList/; loading labels only",
+        stacklevel=3,
+    )
+    return {}, "no tags (no ImageList to align them with the split)"

@@ -77,8 +77,9 @@ def describe_data_root(explicit: str | os.PathLike | None = None) -> str:
             "project). Every chapter of this build ran on the **SYNTHETIC social-image world** that "
             "`neighborlib.data.synthetic` generates from a seed; its numbers say nothing about real photos."
         )
-    shown = display_path(root, PROJECT_ROOT.parent) if PROJECT_ROOT is not None else root.name
-    lines = [f"This build read real data from `{shown}` (the data root):", ""]
+    beside = PROJECT_ROOT is not None and root == (PROJECT_ROOT.parent / "shared" / "data").resolve()
+    shown = "../shared/data` (beside the project" if beside else f"{root.name}` (the data root"
+    lines = [f"This build read real data from `{shown}):", ""]
     found = False
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         source = folder / "SOURCE.md"

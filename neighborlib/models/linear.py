@@ -21,6 +21,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..device import resolve_device
+
 __all__ = ["MultiLabelLogistic"]
 
 
@@ -56,7 +58,7 @@ class MultiLabelLogistic:
         self.standardise = standardise
         self.max_iter = int(max_iter)
         self.tol = float(tol)
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.dtype = dtype
         self.coef_: np.ndarray | None = None
         self.intercept_: np.ndarray | None = None

@@ -1,0 +1,31 @@
+"""Plots: the book's style leaves matplotlib's global settings alone; figures label their axes."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from neighborlib import plots  # noqa: E402
+
+
+def test_style_is_explicit_and_scoped():
+    before = dict(plt.rcParams)
+    params = plots.style_params()
+    assert dict(plt.rcParams) == before  # building the style changes nothing
+    assert params["axes.grid"] is True and params["figure.dpi"] == 100
+    assert params["axes.prop_cycle"].by_key()["color"][0] == "#0173b2"  # seaborn colorblind's first colour
+    with plots.book_style():
+        assert plt.rcParams["figure.dpi"] == 100 and plt.rcParams["axes.grid"]
+    assert dict(plt.rcParams) == before  # and the context gives the old settings back
+
+
+def test_label_neighbour_curve_has_labelled_axes_and_one_line_per_curve():
+    curves = {"τ = 100": np.full((3, 5), 0.4), "τ = 1000": np.full((3, 5), 0.5)}
+    ax = plots.plot_label_neighbour_curve(curves, {"τ = 100": 0.1, "τ = 1000": 0.2}, synthetic=True)
+    assert ax.get_xlabel() and ax.get_ylabel()
+    solid = [l for l in ax.get_lines() if l.get_linestyle() == "-"]
+    assert len(solid) == 2 and np.allclose(solid[1].get_ydata(), 0.5)
+    assert any(t.get_text() == "SYNTHETIC DATA" for t in ax.texts)
+    plt.close(ax.figure)

@@ -62,7 +62,7 @@ params = check_parameters(
     },
 )
 
-plots.set_style()
+plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
 pd.set_option("display.precision", 3)
 DEVICE = resolve_device(params.device)
 N_SPLITS = min(params.splits, 2) if params.quick else params.splits

@@ -53,8 +53,8 @@ Measured with ``benchmarks/bench_features.py`` on a shared 2-core machine (Lite0
 preprocessing are 10-25% of the time, so no worker processes are used on CPU. 5,000
 images take about 3 minutes at 224 px and 75 s at 160 px (the recommended CI setting).
 On the real MIRFlickr crops (128 px JPEGs) the same machine extracted about 72 photos/s
-at 160 px and 114 at 128 px (25,000 photos in 345 s at 160 px) (``python -m neighborlib.extract`` records its own rates in
-:func:`neighborlib.extract.timings_path`).
+at 160 px and 114 at 128 px: 25,000 photos in 345 s at 160 px (``python -m neighborlib.extract``
+records its own rates in :func:`neighborlib.extract.timings_path`).
 Small batches are faster on CPU (:func:`default_batch_size`). On a machine where
 other processes compete for the cores, torch's intra-op threads can stall each other;
 an application may then prefer ``torch.set_num_threads(1)`` (this module never calls it).

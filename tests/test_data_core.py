@@ -147,3 +147,15 @@ def test_checkout_and_installed_package_paths(tmp_path, monkeypatch):
     (fake / "notebooks").mkdir(parents=True)
     (fake / "pyproject.toml").write_text("[project]\nname = 'neighborlib'\n")
     assert paths.checkout_root(fake / "neighborlib") == fake
+
+
+def test_photo_paths_partial_set_and_subfolders(tmp_path):
+    from neighborlib.data.base import photo_paths, photos_note
+
+    (tmp_path / "actor").mkdir()
+    for name in ("im1.jpg", "im3.jpg", "actor/0001_7.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    paths = photo_paths(tmp_path, ["im1.jpg", "im2.jpg", "im3.jpg", "actor/0001_7.jpg", "actor/0002_8.jpg"])
+    assert paths == (tmp_path / "im1.jpg", None, tmp_path / "im3.jpg", tmp_path / "actor/0001_7.jpg", None)
+    assert photos_note(paths, tmp_path, tmp_path.parent) == f"photos for 3 images ({tmp_path.name}/)"
+    assert photos_note(None, None, tmp_path) == "no photos"

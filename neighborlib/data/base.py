@@ -19,13 +19,16 @@ Loaders for the official layouts live beside this module (``mirflickr``,
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["DataFormatError", "MissingPhotoError", "SocialImageDataset", "decode_utf8"]
+from .root import display_path
+
+__all__ = ["DataFormatError", "MissingPhotoError", "SocialImageDataset", "decode_utf8", "photo_paths", "photos_note"]
 
 
 class DataFormatError(ValueError):
@@ -56,6 +59,26 @@ def decode_utf8(path: str | Path, data: bytes) -> str:
         raise DataFormatError(
             path, f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start})", line
         ) from None
+
+
+def photo_paths(folder: Path, names: Sequence[str]) -> tuple[Path | None, ...]:
+    """``folder / name`` for each photo file name that is in ``folder``, ``None`` for the others
+    (a partial photo set is normal). One directory listing serves plain names; a name with a
+    subfolder (NUS-WIDE's ``actor/0001_...jpg``) is looked up on its own."""
+    with os.scandir(folder) as it:
+        present = {e.name for e in it}
+    return tuple(
+        folder / name if (name in present if "/" not in name else (folder / name).is_file()) else None
+        for name in names
+    )
+
+
+def photos_note(image_paths: Sequence[Path | None] | None, folder: Path | None, root: Path) -> str:
+    """The description's words on photos: ``"photos for 2,693 images (val2017/)"`` or ``"no photos"``."""
+    if image_paths is None or folder is None:
+        return "no photos"
+    n_photos = sum(p is not None for p in image_paths)
+    return f"photos for {n_photos:,} images ({display_path(folder, root)}/)"
 
 
 class MissingPhotoError(FileNotFoundError):

@@ -26,7 +26,6 @@ Conventions:
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -34,8 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import DataFormatError, SocialImageDataset
-from .root import display_path
+from .base import DataFormatError, SocialImageDataset, photo_paths, photos_note
 
 __all__ = ["STOP_WORDS", "caption_words", "load_coco"]
 
@@ -201,18 +199,14 @@ def load_coco(
     folder = Path(image_dir) if image_dir is not None else root / split
     if image_dir is not None and not folder.is_dir():
         raise FileNotFoundError(f"MS-COCO image_dir {folder} is not a folder")
-    n_photos = 0
     if folder.is_dir():
-        with os.scandir(folder) as it:
-            present = {e.name for e in it}
-        image_paths = tuple(folder / str(im["file_name"]) if str(im["file_name"]) in present else None for im in images)
-        n_photos = sum(p is not None for p in image_paths)
+        image_paths = photo_paths(folder, [str(im["file_name"]) for im in images])
 
     if metadata:
         meta_note = f"caption words ({len(kept):,}-word vocabulary)"
     else:
         meta_note = f"no captions ({cap_path.name} absent)"
-    photos = f"photos for {n_photos:,} images ({display_path(folder, root)}/)" if image_paths is not None else "no photos"
+    photos = photos_note(image_paths, folder, root)
     description = f"MS-COCO {split} (real): {len(ids):,} images, {len(label_names)} labels, {meta_note}, {photos}"
     return SocialImageDataset(
         name="coco",

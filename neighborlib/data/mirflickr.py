@@ -34,8 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DataFormatError, SocialImageDataset, decode_utf8
-from .root import display_path
+from .base import DataFormatError, SocialImageDataset, decode_utf8, photo_paths, photos_note
 
 __all__ = [
     "MIRFLICKR_POTENTIAL_LABELS",
@@ -266,15 +265,9 @@ def load_mirflickr25k(
     # --- photos ---------------------------------------------------------------------------
     image_paths = None
     folder = _find_image_dir(root, image_dir, require_images)
-    n_photos = 0
     if folder is not None:
-        with os.scandir(folder) as it:
-            present = {e.name for e in it}
-        names_ = (f"im{n}.jpg" for n in range(1, n_images + 1))
-        image_paths = tuple(folder / name if name in present else None for name in names_)
-        n_photos = sum(p is not None for p in image_paths)
-
-    photos = f"photos for {n_photos:,} images ({display_path(folder, root)}/)" if folder is not None else "no photos"
+        image_paths = photo_paths(folder, [f"im{n}.jpg" for n in range(1, n_images + 1)])
+    photos = photos_note(image_paths, folder, root)
     description = (
         f"MIRFlickr-25K (real): {n_images:,} images, {len(names)} labels, user tags for "
         f"{n_tagged:,} images ({n_files:,} tag files), {photos}"

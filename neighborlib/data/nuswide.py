@@ -43,8 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from .base import DataFormatError, SocialImageDataset, decode_utf8
-from .root import display_path
+from .base import DataFormatError, SocialImageDataset, decode_utf8, photo_paths, photos_note
 
 __all__ = ["KNOWN_LABEL_ERRATA", "SPLITS", "TAG_SOURCES", "load_nuswide"]
 
@@ -314,8 +313,7 @@ def load_nuswide(
     if not metadata and image_paths is None:
         content = "labels only (no tags, no images)"
     else:
-        n_photos = 0 if image_paths is None else sum(p is not None for p in image_paths)
-        photos = f"photos for {n_photos:,} images ({display_path(folder, root)}/)" if image_paths is not None else "no images"
+        photos = photos_note(image_paths, folder, root) if image_paths is not None else "no images"
         content = f"{tag_note}, {photos}"
     description = f"NUS-WIDE (real): {n:,} images ({split}), {len(label_names)} concepts, {content}"
     if errata:
@@ -446,7 +444,7 @@ def _photo_paths(
         folder = next((f for f in (root / "Flickr", root / "images") if f.is_dir()), None)
     if folder is None:
         return None, None
-    return tuple(folder / k if (folder / k).is_file() else None for k in keys), folder
+    return photo_paths(folder, keys), folder
 
 
 def _read_tags_for(

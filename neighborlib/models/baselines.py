@@ -105,14 +105,7 @@ class TagLogistic:
         Returns:
             ``(best fitted model, {C: validation mAP})``; ties go to the smaller ``C``.
         """
-        from ..metrics import mean_average_precision
-        from .selection import select_on_grid
+        from .selection import select_fitted
 
-        models: dict[float, TagLogistic] = {}
-
-        def evaluate(C: float, start: float | None) -> float:
-            models[C] = cls(C=C, seed=seed).fit(Z_train, Y_train)
-            return mean_average_precision(models[C].decision_function(Z_val), Y_val, per="label")
-
-        best_C, scores = select_on_grid(evaluate, grid, extend)
-        return models[best_C], scores
+        # liblinear starts from zero: no warm start from the neighbouring C
+        return select_fitted(lambda C, start: cls(C=C, seed=seed).fit(Z_train, Y_train), Z_val, Y_val, grid, extend)

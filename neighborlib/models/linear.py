@@ -160,14 +160,8 @@ class MultiLabelLogistic:
         Returns:
             ``(best fitted model, {C: validation per-label mAP})``; ties go to the smaller ``C``.
         """
-        from ..metrics import mean_average_precision
-        from .selection import select_on_grid
+        from .selection import select_fitted
 
-        models: dict[float, MultiLabelLogistic] = {}
-
-        def evaluate(C: float, start: float | None) -> float:
-            models[C] = cls(C=C, **kwargs).fit(X_train, Y_train, init=None if start is None else models[start])
-            return mean_average_precision(models[C].decision_function(X_val), Y_val, per="label")
-
-        best_C, scores = select_on_grid(evaluate, grid, extend)
-        return models[best_C], scores
+        return select_fitted(
+            lambda C, start: cls(C=C, **kwargs).fit(X_train, Y_train, init=start), X_val, Y_val, grid, extend
+        )

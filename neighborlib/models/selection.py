@@ -8,9 +8,11 @@ best value is interior or ``extend`` steps are spent.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
-__all__ = ["select_on_grid"]
+__all__ = ["select_fitted", "select_on_grid"]
+
+M = TypeVar("M")
 
 
 def select_on_grid(
@@ -56,3 +58,33 @@ def select_on_grid(
         else:
             scores[hi * hi / order[-2]] = float(evaluate(hi * hi / order[-2], hi))
     return best(), dict(sorted(scores.items()))
+
+
+def select_fitted(
+    fit: Callable[[float, M | None], M],
+    X_val: Any,
+    Y_val: Any,
+    grid: Sequence[float],
+    extend: int = 0,
+) -> tuple[M, dict[float, float]]:
+    """:func:`select_on_grid` for a model with ``decision_function``, scored by per-label mAP.
+
+    Args:
+        fit: ``fit(C, start)`` returns a model fitted at ``C``; ``start`` is the already
+            fitted neighbour on the grid to warm-start from (``None`` for the first), which a
+            model may ignore.
+        X_val, Y_val: the validation inputs and ``(N, L)`` binary labels.
+
+    Returns:
+        ``(best fitted model, {C: validation per-label mAP})``; ties go to the smaller ``C``.
+    """
+    from ..metrics import mean_average_precision
+
+    models: dict[float, M] = {}
+
+    def evaluate(C: float, start: float | None) -> float:
+        models[C] = fit(C, None if start is None else models[start])
+        return mean_average_precision(models[C].decision_function(X_val), Y_val, per="label")  # type: ignore[attr-defined]
+
+    best_C, scores = select_on_grid(evaluate, grid, extend)
+    return models[best_C], scores

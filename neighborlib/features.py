@@ -464,7 +464,7 @@ def image_transform(resolution: int) -> Callable[[Image.Image], torch.Tensor]:
     It was measured against keeping the whole photo (shorter side to ``resolution``,
     bilinear), at 160 px with the visual-only logistic: 0.660 against 0.652 mAP_L on one
     split of the 4,000-photo MIRFlickr subset (``benchmarks/compare_transforms.py``), and
-    over chapter 2's five splits 0.696 against 0.701 on MIRFlickr and 0.434 against 0.423
+    over chapter 2's five splits 0.696 against 0.701 on MIRFlickr and 0.435 against 0.423
     on COCO-person - within a standard deviation either way, so there is no reason to
     differ from the weights' own preprocessing.
     """

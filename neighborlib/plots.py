@@ -7,7 +7,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-__all__ = ["book_style", "data_badge", "plot_label_neighbour_curve", "plot_label_lift_heatmap", "style_params"]
+__all__ = [
+    "book_style",
+    "data_badge",
+    "plot_ap_scatter",
+    "plot_gain_against_frequency",
+    "plot_label_lift_heatmap",
+    "plot_label_neighbour_curve",
+    "plot_photo_rows",
+    "plot_precision_recall",
+    "plot_weight_halves",
+    "style_params",
+]
 
 
 def style_params() -> dict:
@@ -102,3 +113,135 @@ def plot_label_lift_heatmap(
     ax.set_ylabel("label")
     data_badge(ax, synthetic)
     return ax
+
+
+def plot_ap_scatter(
+    ap_x: np.ndarray,
+    ap_y: np.ndarray,
+    label_names: Sequence[str],
+    xlabel: str,
+    ylabel: str,
+    ax: plt.Axes | None = None,
+    synthetic: bool = False,
+    annotate: int = 6,
+) -> plt.Axes:
+    """Per-label AP of one model against another, with the line ``y = x`` (LTN Figure 5b,
+    MangoNet Figure 5). The ``annotate`` labels farthest from the line are named."""
+    ap_x, ap_y = np.asarray(ap_x, float), np.asarray(ap_y, float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 5.0))
+    ax.scatter(ap_x, ap_y, s=22, zorder=3)
+    lo = float(min(ap_x.min(), ap_y.min(), 0.0))
+    ax.plot([lo, 1], [lo, 1], color="grey", linestyle="--", linewidth=1, label="y = x")
+    for i in np.argsort(-np.abs(ap_y - ap_x), kind="stable")[:annotate]:
+        ax.annotate(label_names[i], (ap_x[i], ap_y[i]), fontsize=8, xytext=(3, -9), textcoords="offset points")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(lo, 1.0)
+    ax.set_ylim(lo, 1.0)
+    ax.legend(loc="lower right")
+    data_badge(ax, synthetic)
+    return ax
+
+
+def plot_gain_against_frequency(
+    gain: np.ndarray,
+    frequency: np.ndarray,
+    label_names: Sequence[str],
+    ylabel: str,
+    ax: plt.Axes | None = None,
+    synthetic: bool = False,
+    annotate: int = 6,
+) -> plt.Axes:
+    """Per-label AP difference against the label's number of images, log x-axis (LTN Figure 5b, right)."""
+    gain, frequency = np.asarray(gain, float), np.asarray(frequency, float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 4.0))
+    ax.scatter(frequency, gain, s=22, zorder=3)
+    ax.axhline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    for i in np.argsort(-np.abs(gain), kind="stable")[:annotate]:
+        ax.annotate(label_names[i], (frequency[i], gain[i]), fontsize=8, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("images with the label (whole set, log scale)")
+    ax.set_ylabel(ylabel)
+    data_badge(ax, synthetic)
+    return ax
+
+
+def plot_precision_recall(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+    title: str,
+    ax: plt.Axes | None = None,
+    synthetic: bool = False,
+) -> plt.Axes:
+    """Precision-recall curves: name -> ``(recall, precision, AP)`` (LTN Figure 5a)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.0))
+    for name, (recall, precision, ap) in curves.items():
+        ax.step(recall, precision, where="post", label=f"{name} (AP {ap:.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    data_badge(ax, synthetic)
+    return ax
+
+
+def plot_weight_halves(
+    W_image: np.ndarray, W_neighbours: np.ndarray, label_names: Sequence[str], synthetic: bool = False
+) -> plt.Figure:
+    """LTN Figure 3: ``W_y``'s image and neighbour halves, ``(L, h)`` each, on one colour scale
+    (hidden units sorted by their weight norm over the labels, per half)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.24 * len(label_names) + 1.8), sharey=True)
+    vmax = float(np.abs(np.concatenate([W_image, W_neighbours], axis=1)).max())
+    for ax, W, title in ((axes[0], W_image, "W_image (multiplies v_x)"), (axes[1], W_neighbours, "W_neighbors (multiplies v_z)")):
+        order = np.argsort(-np.linalg.norm(W, axis=0), kind="stable")
+        sns.heatmap(W[:, order], ax=ax, cmap="RdBu_r", vmin=-vmax, vmax=vmax, center=0, xticklabels=False,
+                    yticklabels=list(label_names), cbar=ax is axes[1], cbar_kws={"label": "weight"})
+        ax.set_title(title)
+        ax.set_xlabel("hidden unit (sorted by weight norm)")
+    axes[0].set_ylabel("label")
+    data_badge(axes[1], synthetic)
+    return fig
+
+
+def plot_photo_rows(
+    rows: Sequence[Mapping[str, object]],
+    n_neighbours: int,
+    synthetic: bool = False,
+) -> plt.Figure:
+    """LTN Figure 4: per row a query photo, its nearest metadata neighbours and two label lists.
+
+    Each row maps ``"photo"`` (an image), ``"title"``, ``"neighbours"`` (images) and
+    ``"predictions"``: ``{model name: [(label, correct), ...]}``; correct labels are drawn
+    blue, wrong ones red, as in the paper.
+    """
+    fig, axes = plt.subplots(len(rows), n_neighbours + 2, figsize=(1.6 * (n_neighbours + 2) + 1.5, 1.9 * len(rows)),
+                             gridspec_kw={"width_ratios": [1.3] + [1] * n_neighbours + [1.9]}, squeeze=False)
+    for r, row in enumerate(rows):
+        axes[r, 0].imshow(row["photo"])
+        axes[r, 0].set_title(str(row["title"]), fontsize=8)
+        for j in range(n_neighbours):
+            ax = axes[r, j + 1]
+            nbrs = row["neighbours"]
+            if j < len(nbrs):  # type: ignore[arg-type]
+                ax.imshow(nbrs[j])  # type: ignore[index]
+            if r == 0:
+                ax.set_title(f"neighbour {j + 1}", fontsize=8)
+        text_ax = axes[r, -1]
+        y = 0.95
+        for model, labels in row["predictions"].items():  # type: ignore[union-attr]
+            text_ax.text(0.0, y, f"{model}:", fontsize=8, fontweight="bold", va="top", transform=text_ax.transAxes)
+            y -= 0.13
+            for name, correct in labels:
+                text_ax.text(0.06, y, name, fontsize=8, va="top", color="tab:blue" if correct else "tab:red",
+                             transform=text_ax.transAxes)
+                y -= 0.11
+            y -= 0.04
+        for ax in axes[r]:
+            ax.axis("off")
+    if synthetic:
+        fig.text(0.99, 0.01, "SYNTHETIC DATA", ha="right", color="crimson", fontweight="bold")
+    return fig

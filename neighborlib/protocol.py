@@ -35,7 +35,9 @@ Benchmark sets (:data:`BENCHMARKS`), the same in every chapter:
 * ``"coco-captions"`` - all 4,952 labelled val2017 images, caption words, 80 labels, no
   photos (for metadata-only methods);
 * ``"synthetic"`` - the synthetic social-image world (tags, groups, sets), for kinds of
-  metadata that exist nowhere else, and as the fallback without a data root.
+  metadata that exist nowhere else, and as the fallback without a data root;
+* ``"synthetic-kinds"`` - the synthetic world's images that carry all three kinds of
+  metadata (:data:`SYNTHETIC_KINDS`), for experiments that switch kinds (LTN Table 4).
 """
 from __future__ import annotations
 
@@ -56,12 +58,14 @@ __all__ = [
     "BENCHMARKS",
     "Benchmark",
     "LTN_FRACTIONS",
+    "SYNTHETIC_KINDS",
     "ProtocolResult",
     "SplitData",
     "benchmark_features",
     "load_benchmark",
     "protocol_splits",
     "run_protocol",
+    "split_data",
 ]
 
 #: The LTN paper's train / val / test proportions: 110K / 40K / 40,253 of 190,253 images.
@@ -74,7 +78,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "coco-person": ("COCO-person", "MS-COCO val2017 photos with a person, caption words, 79 labels (no 'person')"),
     "coco-captions": ("COCO captions", "MS-COCO val2017 labelled images, caption words, 80 labels, no photos"),
     "synthetic": ("Synthetic", "the SYNTHETIC social-image world (tags, groups, sets)"),
+    "synthetic-kinds": ("Synthetic (all kinds)", "the SYNTHETIC world's images that carry tags, groups and sets"),
 }
+
+#: The ``"synthetic-kinds"`` set: images generated, and the photo size they are rendered at.
+#: Of 12,000 generated images (seed 0) 2,085 carry all three kinds of metadata.
+SYNTHETIC_KINDS = {"n_images": 12_000, "image_size": 96}
 
 Scores = np.ndarray
 Method = Callable[["SplitData"], Union[Scores, tuple[Scores, Mapping[str, Any]]]]
@@ -141,8 +150,9 @@ def load_benchmark(
     """One of the standard benchmark sets of :data:`BENCHMARKS`.
 
     Args:
-        name: ``"mirflickr"``, ``"mirflickr-r1"``, ``"coco-person"``, ``"coco-captions"``
-            or ``"synthetic"``.
+        name: ``"mirflickr"``, ``"mirflickr-r1"``, ``"coco-person"``, ``"coco-captions"``,
+            ``"synthetic"`` or ``"synthetic-kinds"`` (which ignores ``kinds``, ``n_images`` and
+            ``image_size``: see :data:`SYNTHETIC_KINDS`).
         data_root: overrides ``NEIGHBORLIB_DATA`` (real sets only).
         tau: vocabulary size; default 5,000 for tags (the LTN paper's τ) and every
             training word for captions (the COCO loader keeps all words, the protocol
@@ -168,6 +178,11 @@ def load_benchmark(
         else:
             ds = ds.subset(np.flatnonzero(ds.labels.sum(axis=1) > 0))
         return Benchmark(name, title, ds, ("captions",), tau)
+    if name == "synthetic-kinds":
+        ds = load_dataset("synthetic", seed=seed, render=render, **SYNTHETIC_KINDS)
+        every = ds.has_metadata("tags") & ds.has_metadata("groups") & ds.has_metadata("sets")
+        return Benchmark(name, title, ds.subset(np.flatnonzero(every)), ("tags", "groups", "sets"),
+                         5000 if tau is None else tau, synthetic=True)
     ds = load_dataset("synthetic", n_images=n_images, seed=seed, render=render, image_size=image_size)
     return Benchmark(name, title, ds, tuple(kinds or ("tags",)), 5000 if tau is None else tau, synthetic=True)
 
@@ -176,11 +191,16 @@ def benchmark_features(bench: Benchmark, **kwargs: Any) -> np.ndarray:
     """Cached visual features of every image of ``bench`` (all must have a photo).
 
     The cache entry is shared by every chapter and by ``make features``, which extracts
-    it once per run. Keyword arguments go to :func:`neighborlib.features.cached_features`
-    (``backbone``, ``resolution``, ``device``, ``spatial``, ``progress`` ...).
+    it once per run: the resolution defaults to the one ``make features`` uses,
+    :data:`neighborlib.extract.CPU_RESOLUTION` (160 px), so a chapter that passes nothing
+    reads the entries already there. Keyword arguments go to
+    :func:`neighborlib.features.cached_features` (``backbone``, ``resolution``, ``device``,
+    ``spatial``, ``progress`` ...).
     """
+    from .extract import CPU_RESOLUTION
     from .features import dataset_features
 
+    kwargs.setdefault("resolution", CPU_RESOLUTION)
     return dataset_features(bench.dataset, **kwargs)
 
 
@@ -216,7 +236,7 @@ class SplitData:
     Z: sp.csr_matrix
     features: np.ndarray | None
     seed: int
-    _neighbours: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def labels(self) -> np.ndarray:
@@ -245,12 +265,28 @@ class SplitData:
         """Labels of one part."""
         return self.labels[getattr(self.split, part)]
 
+    def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per split and ``key``, shared by every method of a run (a visual
+        model two methods build on, neighbour tables). Keys are tuples led by a name."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     def metadata_neighbours(self, M: int, metric: str = "jaccard") -> dict[str, NeighbourTable]:
         """Step 4: Jaccard neighbours of each part within the same part (global indices), cached."""
-        key = (M, metric)
-        if key not in self._neighbours:
-            self._neighbours[key] = split_neighbours(self.Z, self.split, M=M, metric=metric)
-        return self._neighbours[key]
+        return self.cached(("metadata_neighbours", M, metric),
+                           lambda: split_neighbours(self.Z, self.split, M=M, metric=metric))
+
+
+def split_data(
+    bench: Benchmark, index: int = 0, *, n_splits: int = 5, seed: int = 0, features: np.ndarray | None = None
+) -> SplitData:
+    """Split ``index`` of :func:`run_protocol`'s splits, as its methods see it (for figures
+    that look inside one split: its neighbour tables, its test images)."""
+    splits = protocol_splits(bench, n_splits, seed)
+    if not 0 <= index < len(splits):
+        raise ValueError(f"split index {index} outside 0..{len(splits) - 1}")
+    return _split_data(bench, splits[index], features, seed)
 
 
 def _split_data(bench: Benchmark, split: Split, features: np.ndarray | None, seed: int) -> SplitData:
@@ -300,6 +336,14 @@ class ProtocolResult:
         """Methods x metrics, the mean over the splits (floats)."""
         return pd.DataFrame({m: _metrics.summarise(r)["mean"] for m, r in self.metrics.items()}).T
 
+    def per_label_ap(self, method: str) -> np.ndarray:
+        """``(L,)`` AP of each label for ``method``, the mean over the splits (needs ``keep_scores``)."""
+        if method not in self.scores:
+            raise KeyError(f"no scores kept for {method!r}: run the protocol with keep_scores=True")
+        labels = self.bench.dataset.labels
+        return np.mean([_metrics.average_precision_per_label(s, labels[split.test])
+                        for s, split in zip(self.scores[method], self.splits)], axis=0)
+
     def caption(self) -> str:
         """The line every table states: set, image count and split sizes."""
         sizes = [(len(s.train), len(s.val), len(s.test)) for s in self.splits]
@@ -348,7 +392,7 @@ def run_protocol(
     evaluated: list[Split] = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: tqdm.auto warns without ipywidgets (and names its path)
 
         bar = tqdm(total=len(splits) * len(methods), desc=f"{bench.title} protocol", unit="fit")
     try:

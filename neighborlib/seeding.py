@@ -28,6 +28,7 @@ STREAMS: dict[str, int] = {
     "sampling": 302,
     "dropout": 303,
     "subset": 401,
+    "vocabulary": 402,
 }
 
 

@@ -131,3 +131,32 @@ def test_real_benchmark_sets():
     assert (len(split.train), len(split.val), len(split.test)) == (
         round(LTN_FRACTIONS[0] * n), round(LTN_FRACTIONS[1] * n), n - round(LTN_FRACTIONS[0] * n) - round(LTN_FRACTIONS[1] * n)
     )
+
+
+def test_benchmark_features_defaults_to_the_extracted_resolution(monkeypatch):
+    """A chapter that passes no resolution reads what `make features` extracted (160 px), not
+    the backbone's native 224 px (which once cost a silent 10-minute re-extraction)."""
+    from neighborlib import features
+    from neighborlib.extract import CPU_RESOLUTION
+    from neighborlib.protocol import benchmark_features
+
+    seen = {}
+    monkeypatch.setattr(features, "dataset_features", lambda ds, **kw: seen.update(kw) or np.zeros((len(ds), 1)))
+    bench = load_benchmark("synthetic", n_images=50, render=False)
+    benchmark_features(bench)
+    assert seen["resolution"] == CPU_RESOLUTION == 160
+    benchmark_features(bench, resolution=260)
+    assert seen["resolution"] == 260
+
+
+def test_make_features_without_a_data_root_extracts_only_the_synthetic_set(monkeypatch):
+    from neighborlib import extract
+
+    calls = []
+    monkeypatch.setattr(extract, "extract_benchmarks", lambda names, *a: calls.append(list(names)))
+    monkeypatch.setattr(extract, "data_root", lambda: None)
+    assert extract.main([]) == 0
+    assert calls == [["synthetic-kinds"]]
+    monkeypatch.setattr(extract, "data_root", lambda: "/somewhere")
+    extract.main([])
+    assert calls[-1] == list(extract.DEFAULT_BENCHMARKS) == ["mirflickr", "coco-person", "synthetic-kinds"]

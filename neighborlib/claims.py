@@ -1,0 +1,69 @@
+"""The claims check that ends every chapter: a paper's claim against our measured gap.
+
+A claim compares two rows of a protocol table on one metric ("LTN beats visual-only on
+mAP_L"). :func:`paired_gap` measures it split by split: the methods ran on the same
+splits, so the per-split differences are paired and their spread is the honest error
+bar. A claim is **confirmed** when the mean gap has the claimed sign and every split
+agrees, **refuted** when the mean gap has the opposite sign on every split, and
+**not resolved** otherwise (the splits disagree: the gap is within the noise).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .protocol import ProtocolResult
+
+__all__ = ["Gap", "claims_table", "paired_gap", "verdict"]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """``a - b`` on one metric over paired splits."""
+
+    a: str
+    b: str
+    metric: str
+    differences: np.ndarray  # (n_splits,)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.differences))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.differences, ddof=1)) if self.differences.size > 1 else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} ± {self.std:.3f} ({int((self.differences > 0).sum())}/{self.differences.size} splits > 0)"
+
+
+def paired_gap(result: ProtocolResult, a: str, b: str, metric: str = "mAP_label") -> Gap:
+    """Per-split ``metric(a) - metric(b)`` of two methods of one protocol run."""
+    for name in (a, b):
+        if name not in result.metrics:
+            raise KeyError(f"{name!r} is not a method of this run; it has {list(result.metrics)}")
+    diffs = np.array([ra[metric] - rb[metric] for ra, rb in zip(result.metrics[a], result.metrics[b])])
+    return Gap(a, b, metric, diffs)
+
+
+def verdict(gap: Gap | float, expected_sign: int = 1) -> str:
+    """``"confirmed"``, ``"refuted"`` or ``"not resolved"`` for a claim that ``gap`` has
+    ``expected_sign`` (+1: a beats b; -1: a is below b). A bare float (one run) is judged
+    by its sign alone."""
+    d = np.atleast_1d(gap.differences if isinstance(gap, Gap) else np.asarray([gap], float)) * expected_sign
+    if (d > 0).all():
+        return "confirmed"
+    if (d < 0).all():
+        return "refuted"
+    return "not resolved"
+
+
+def claims_table(rows: Sequence[dict]) -> pd.DataFrame:
+    """The claims-check table: one row per claim with keys ``claim``, ``paper``, ``ours``,
+    ``verdict`` (and any others, e.g. ``why``)."""
+    df = pd.DataFrame(list(rows))
+    return df.set_index("claim") if "claim" in df else df

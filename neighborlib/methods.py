@@ -7,6 +7,7 @@ split's own validation part, never a test set) and scores ``data.test``; see
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -126,8 +127,7 @@ def ltn(
     with ``keep_model``, the fitted model (``"fit"``: a :class:`NeighbourhoodFit`) and the
     neighbour tables (``"tables"``) for figures.
     """
-    base = config or TrainConfig()
-    cfg = TrainConfig(**{**base.__dict__, "m": m})
+    cfg = replace(config or TrainConfig(), m=m)
 
     def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
         import torch

@@ -51,8 +51,11 @@ book: venv resources features
 	@touch _build/.book-stamp
 	@echo "Book rendered: _build/html/index.html"
 
+# One thread per worker: $(JOBS) workers share the cores, and OpenMP/BLAS pools of a thread
+# per core in each worker spin against each other (ten times slower on CI's two cores). The
+# chapters pin their own threads (parameter `threads`, default 1, as their committed outputs).
 test: venv resources features
-	$(PY) -m pytest -n $(JOBS) --dist loadfile tests notebooks --nbval --nbval-current-env \
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile tests notebooks --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 # Refresh the committed notebook outputs from the .py sources (run on the real data). Papermill

@@ -50,14 +50,20 @@ def paired_gap(result: ProtocolResult, a: str, b: str, metric: str = "mAP_label"
     return Gap(a, b, metric, diffs)
 
 
-def verdict(gap: Gap | float, expected_sign: int = 1) -> str:
+def verdict(gap: Gap | float, expected_sign: int = 1, tolerance: float = 0.0) -> str:
     """``"confirmed"``, ``"refuted"`` or ``"not resolved"`` for a claim that ``gap`` has
-    ``expected_sign`` (+1: a beats b; -1: a is below b). A bare float (one run) is judged
-    by its sign alone."""
+    ``expected_sign`` (+1: a beats b; -1: a is below b).
+
+    Every split's difference must exceed ``tolerance`` with the claimed sign to confirm,
+    or with the opposite sign to refute. A bare float (one run) has no split-to-split
+    spread, so ``tolerance`` is its noise floor: a single-split study should pass what
+    it knows of its run-to-run noise rather than be judged by the sign of a 0.0004 gap."""
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be non-negative, got {tolerance}")
     d = np.atleast_1d(gap.differences if isinstance(gap, Gap) else np.asarray([gap], float)) * expected_sign
-    if (d > 0).all():
+    if (d > tolerance).all():
         return "confirmed"
-    if (d < 0).all():
+    if (d < -tolerance).all():
         return "refuted"
     return "not resolved"
 

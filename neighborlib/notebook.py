@@ -36,6 +36,7 @@ __all__ = [
     "ParameterError",
     "check_parameters",
     "clean_execution_metadata",
+    "limit_threads",
     "parse_parameters",
     "resolve_device",
     "sync_pair",
@@ -259,6 +260,30 @@ def resolve_device(device: str) -> str:
     except RuntimeError as err:
         raise ParameterError(f"parameter device: {err}") from None
     return device if device != "auto" else dev.type
+
+
+def limit_threads(threads: int) -> None:
+    """Pin this kernel's CPU thread pools to ``threads``: torch's intra-op pool and every
+    BLAS / OpenMP pool that threadpoolctl finds (OpenBLAS under numpy and scikit-learn,
+    MKL, libgomp), for the rest of the process.
+
+    Two reasons for a chapter's ``threads`` parameter. Floating-point reductions split
+    across threads add in a thread-dependent order, so a chapter's numbers are bit-identical
+    only at one thread count (the committed outputs use 1). And several kernels sharing the
+    cores (``make test`` runs two chapters at once on CI's two cores) must not each start a
+    thread per core: OpenMP threads spin while waiting for a descheduled sibling, which made
+    the LTN training step ten times slower when two kernels ran at two threads each.
+
+    Raises:
+        ParameterError: ``threads`` below 1.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ParameterError(f"parameter threads: must be a positive integer, got {threads!r}")
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)  # kept until the process ends (no context manager)
 
 
 def sync_pair(source: str | Path) -> Path:

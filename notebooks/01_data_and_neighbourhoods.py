@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 from neighborlib import methods, plots, stats
 from neighborlib.data import Vocabulary, data_root as find_data_root, load_dataset
 from neighborlib.neighbours import jaccard_neighbours
-from neighborlib.notebook import check_parameters, resolve_device
+from neighborlib.notebook import check_parameters, limit_threads, resolve_device
 from neighborlib.protocol import load_benchmark, run_protocol
 from neighborlib.seeding import stream
 
@@ -47,6 +47,7 @@ data_root: Optional[str] = None  # None: $NEIGHBORLIB_DATA, else ../shared/data 
 seed: int = 0  # base seed of the splits (and of the synthetic world)
 splits: int = 5  # number of random train/val/test splits
 device: str = "cpu"  # "cpu", "cuda" or "auto": where the neighbour search runs
+threads: int = 1  # CPU threads of torch and BLAS; the committed outputs use 1 (other counts change last digits)
 quick: bool = False  # small settings for smoke tests
 tau: int = 5000  # tag vocabulary size τ of the tag-only baseline
 taus: list[int] = [100, 1000, 5000]  # vocabularies compared in the neighbour figure
@@ -65,6 +66,7 @@ params = check_parameters(
 plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
 pd.set_option("display.precision", 3)
 DEVICE = resolve_device(params.device)
+limit_threads(params.threads)
 N_SPLITS = min(params.splits, 2) if params.quick else params.splits
 TAUS = ([t for t in params.taus if t <= 500] or [min(params.taus)]) if params.quick else list(params.taus)
 K_MAX = min(params.k_max, 10) if params.quick else params.k_max

@@ -36,7 +36,7 @@ from neighborlib.data import Vocabulary, data_root as find_data_root
 from neighborlib.data.samples import sample_photos
 from neighborlib.extract import RESOLUTION_STUDY, read_timings, resolution_study_subset
 from neighborlib.neighbours import cosine_neighbours, jaccard_neighbours
-from neighborlib.notebook import check_parameters, resolve_device
+from neighborlib.notebook import check_parameters, limit_threads, resolve_device
 from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol
 from neighborlib.seeding import stream
 
@@ -46,6 +46,7 @@ data_root: Optional[str] = None  # None: $NEIGHBORLIB_DATA, else ../shared/data 
 seed: int = 0  # base seed of the splits (and of the synthetic world)
 splits: int = 5  # number of random train/val/test splits
 device: str = "cpu"  # "cpu", "cuda" or "auto": where the backbone, the fits and the neighbour search run
+threads: int = 1  # CPU threads of torch and BLAS; the committed outputs use 1 (other counts change last digits)
 quick: bool = False  # small settings for smoke tests
 backbone: str = "efficientnet_lite0"  # "efficientnet_lite0" or "efficientnet_lite2"
 resolution: int = 160  # input side of the backbone (the CPU setting chosen below; Lite2 on a GPU: 260)
@@ -67,6 +68,7 @@ params = check_parameters(
 plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
 pd.set_option("display.precision", 3)
 DEVICE = resolve_device(params.device)
+limit_threads(params.threads)
 N_SPLITS = min(params.splits, 2) if params.quick else params.splits
 N_PHOTOS = 300 if params.quick else params.n_photos
 WN_WORDS = 1500 if params.quick else params.wordnet_words

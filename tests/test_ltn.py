@@ -256,6 +256,13 @@ def test_claims_verdicts_and_paired_gaps(synthetic_run):
     assert claims.verdict(claims.Gap("a", "b", "m", np.array([-0.1, -0.2]))) == "refuted"
     assert claims.verdict(claims.Gap("a", "b", "m", np.array([0.1, -0.2]))) == "not resolved"
     assert claims.verdict(-0.3, expected_sign=-1) == "confirmed"
+    # a noise floor: gaps inside ±tolerance resolve nothing, on every split or on one run
+    assert claims.verdict(-0.0004, tolerance=0.005) == "not resolved"
+    assert claims.verdict(0.006, tolerance=0.005) == "confirmed"
+    assert claims.verdict(-0.006, tolerance=0.005) == "refuted"
+    assert claims.verdict(claims.Gap("a", "b", "m", np.array([0.01, 0.004])), tolerance=0.005) == "not resolved"
+    with pytest.raises(ValueError, match="non-negative"):
+        claims.verdict(0.1, tolerance=-1)
     with pytest.raises(KeyError, match="not a method"):
         claims.paired_gap(res, "LTN", "tags")
 

@@ -181,3 +181,45 @@ def test_sync_pair_takes_inputs_and_tags_from_py_and_keeps_outputs(tmp_path):
     assert out.cells[1].metadata["tags"] == ["nbval-ignore-output"]
     with pytest.raises(ValueError, match="source"):
         sync_pair(tmp_path / "ch.ipynb")
+
+
+def test_limit_threads_pins_torch_and_the_blas_pools():
+    """Run in a fresh interpreter with two threads available: the pins are process-wide."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy, torch\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from neighborlib.notebook import ParameterError, limit_threads\n"
+        "torch.set_num_threads(2)\n"
+        "limit_threads(1)\n"
+        "pools = [p['num_threads'] for p in threadpool_info()]\n"
+        "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
+        "assert pools and set(pools) == {1}, threadpool_info()\n"
+        "for bad in (0, -1, True, 1.0):\n"
+        "    try:\n"
+        "        limit_threads(bad)\n"
+        "    except ParameterError as err:\n"
+        "        assert 'parameter threads' in str(err)\n"
+        "    else:\n"
+        "        raise AssertionError(bad)\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_every_chapter_pins_its_threads():
+    """Each chapter declares ``threads`` (default 1, as its committed outputs) and applies it."""
+    from pathlib import Path
+
+    chapters = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
+    assert chapters
+    for path in chapters:
+        source = path.read_text(encoding="utf-8")
+        cell = source.split('# %% tags=["parameters"]\n', 1)[1].split("# %%", 1)[0]
+        assert parse_parameters(cell, path.stem)["threads"].default == 1, path.name
+        assert "limit_threads(params.threads)" in source, path.name

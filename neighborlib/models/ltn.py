@@ -76,8 +76,12 @@ class LTN(nn.Module):
 
     @staticmethod
     def pool(hidden_z: torch.Tensor) -> torch.Tensor:
-        """Eq. 5's elementwise max over the neighbours: ``(B, m, h)`` -> ``(B, h)``."""
-        return hidden_z.max(dim=-2).values
+        """Eq. 5's elementwise max over the neighbours: ``(..., m, h)`` -> ``(..., h)``.
+
+        ``amax`` rather than ``max(...).values``: the same values, about ten times faster on
+        CPU for ``(1024, 10, 3, 500)`` (no argmax indices). Its gradient splits evenly among
+        tied maxima; ties of the ReLU states are zeros, whose gradient ReLU stops anyway."""
+        return hidden_z.amax(dim=-2)
 
     def scores(self, v_x: torch.Tensor, v_z: torch.Tensor, tags: torch.Tensor | None = None) -> torch.Tensor:
         """Eq. 6: ``(B, h)`` and ``(B, h)`` (and ``(B, τ)`` tags) -> ``(B, L)`` label scores."""

@@ -67,7 +67,9 @@ Features are stored under ``cache_root() / "features" / <key_name> / <key>/`` as
 image paths with each file's size in bytes, the backbone name, the SHA-256 of the
 weights file, the resolution, the spatial flag, the device type (``"cpu"`` or
 ``"cuda"``: features computed on different devices differ in the last bits, so they are
-distinct entries and never mix) and :data:`FEATURES_VERSION`. Editing
+distinct entries and never mix), on the CPU the code paths its arithmetic takes
+(:func:`cpu_numerics`: AVX2 and AVX-512 paths differ in the last bits too) and
+:data:`FEATURES_VERSION`. Editing
 a photo so that its size changes (or adding, removing, reordering photos) therefore
 starts a new cache entry; an edit that keeps the size is *not* detected.
 Pooled features are stored as float32; **spatial maps as float16** (half the disk and
@@ -116,7 +118,9 @@ __all__ = [
     "LITE_STD",
     "ImageReadError",
     "WeightsMismatchError",
+    "NUMERICS_VARIABLES",
     "cached_features",
+    "cpu_numerics",
     "dataset_features",
     "default_backbone",
     "default_batch_size",
@@ -737,6 +741,21 @@ def _load_chunk(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarr
         return None
 
 
+#: The settings that choose the CPU code paths of torch's kernels (see the Makefile).
+NUMERICS_VARIABLES = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
+
+
+def cpu_numerics() -> dict[str, str]:
+    """What picks the CPU code paths of the backbone's arithmetic: ATen's capability in use
+    (``torch.backends.cpu.get_cpu_capability()``, e.g. ``"AVX2"``) and the MKL / oneDNN
+    settings of :data:`NUMERICS_VARIABLES` (``""`` when unset). Features computed under other
+    settings differ in the last bits (6.7e-6 between AVX-512 and AVX2 paths on one machine), so
+    they are separate cache entries."""
+    out = {"aten": str(torch.backends.cpu.get_cpu_capability())}
+    out.update({name: os.environ.get(name, "") for name in NUMERICS_VARIABLES[1:]})
+    return out
+
+
 def cached_features(
     key_name: str,
     paths: Sequence[PathLike],
@@ -791,6 +810,7 @@ def cached_features(
         "features_version": FEATURES_VERSION,
         "key_name": key_name,
         "device": dev.type,  # CPU and CUDA features differ in the last bits: separate entries
+        **({"cpu_numerics": cpu_numerics()} if dev.type == "cpu" else {}),
         "backbone": spec.name,
         "weights_sha256": sha256_file(wfile),
         "resolution": res,

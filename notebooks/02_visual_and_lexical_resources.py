@@ -157,7 +157,7 @@ plt.show()
 # We measured the alternative of keeping the whole 128 px crop (bilinear resize): on the
 # 4,000-photo subset below it scored 0.652 mAP_L against timm's 0.660
 # (`benchmarks/compare_transforms.py`), and over the five splits of the baselines below,
-# 0.701 on MIRFlickr and 0.423 on COCO-person against timm's 0.696 and 0.435: no
+# 0.701 on MIRFlickr and 0.423 on COCO-person against timm's 0.696 and 0.434: no
 # difference beyond a standard deviation, so no reason to leave the weights' own
 # preprocessing.
 # `features.cached_features` extracts pooled 1280-d features in batches and caches them on

@@ -189,7 +189,7 @@ side.round(3)
 # On MIRFlickr, with today's features, the picture is compressed. Every method that sees
 # the neighbours beats the visual-only model on every split, but by about one point of
 # mAP_L instead of the paper's seven: 0.706 for LTN against 0.696 (+0.010 ± 0.003 over
-# the paired splits), and 0.840 against 0.838 mAP_I. Two reasons stand out. The visual
+# the paired splits), and 0.841 against 0.838 mAP_I. Two reasons stand out. The visual
 # model is far stronger than the paper's (0.696 mAP_L here; CaffeNet's 45.78 on NUS-WIDE's
 # 81 labels), leaving less for the neighbours to add; and chapter 2 showed that on
 # MIRFlickr an image's tag neighbours share its labels *less* often than its visual
@@ -331,7 +331,7 @@ plt.show()
 
 # %% [markdown]
 # LTN's gains concentrate on object labels that are hard to see in a small crop but that
-# owners tag: *baby* (+0.052 AP), *dog* (+0.043), *bird* (+0.027). The few labels it loses
+# owners tag: *baby* (+0.053 AP), *dog* (+0.043), *bird* (+0.027). The few labels it loses
 # (by under 0.01) are scene labels the visual model already ranks well, such as *clouds*
 # and *night*. Unlike on NUS-WIDE, where the paper's rarest labels were the ones LTN lost,
 # the three largest gains here go to MIRFlickr's three rarest labels (259, 684 and 742
@@ -406,6 +406,6 @@ claims_df
 # neighbours help on every split, the tag vector helps more, logistic regression beats kNN
 # voting, and a pretrained CNN beats the tags alone. The *sizes* do not. LTN gains one
 # point of mAP_L instead of seven, it loses to the simpler image-neighbourhood voting it
-# was shown to beat, and it improves 20 of 24 labels rather than all but three. A
+# was shown to beat, and it improves 19 of 24 labels rather than all but three. A
 # stronger backbone and a set whose labels its pixels already show leave the neighbours
 # less to add. The next page asks whether other neighbourhoods change that.

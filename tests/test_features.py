@@ -273,6 +273,23 @@ def test_cache_key_changes_with_resolution_backbone_and_paths(world, tmp_path, c
         F.cached_features("../escape", paths, resolution=LOW, **kw)
 
 
+def test_cpu_numerics_settings_are_separate_cache_entries(world, tmp_path, counter, monkeypatch):
+    """Features under other CPU code paths differ in the last bits: never read across settings."""
+    paths = list(world.image_paths[:2])
+    kw = dict(cache_dir=tmp_path, progress=False, batch_size=2, resolution=LOW)
+    monkeypatch.setenv("MKL_CBWR", "AVX2")
+    F.cached_features("k", paths, **kw)
+    assert F.cpu_numerics()["MKL_CBWR"] == "AVX2"
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    F.cached_features("k", paths, **kw)
+    monkeypatch.delenv("MKL_CBWR")
+    F.cached_features("k", paths, **kw)
+    assert len(list((tmp_path / "k").iterdir())) == 3 and counter[0] == 6
+    recorded = sorted(json.loads((e / "meta.json").read_text())["cpu_numerics"]["MKL_CBWR"]
+                      for e in (tmp_path / "k").iterdir())
+    assert recorded == ["", "AVX2", "COMPATIBLE"]  # each entry says which settings made it
+
+
 def test_interrupted_extraction_resumes(world, tmp_path, counter):
     bad = Path(world.image_paths[5])  # in the second chunk (images 4..7)
     good_bytes = bad.read_bytes()

@@ -35,7 +35,9 @@ def test_pooling_is_order_free_and_uses_every_neighbour():
     net = _model()
     g = torch.Generator().manual_seed(2)
     x, z = torch.randn(4, 7, generator=g, dtype=torch.float64), torch.randn(4, 3, 7, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(net(x, z), net(x, z[:, [2, 0, 1]]), rtol=0, atol=0)
+    # Not bit-exact: the BLAS may round W_z φ(z_i) differently once the rows move (4e-16 seen on
+    # one machine); an order-dependent fusion would differ by O(1).
+    torch.testing.assert_close(net(x, z), net(x, z[:, [2, 0, 1]]), rtol=0, atol=1e-12)
     assert not torch.equal(net(x, z), net(x, z[:, :2]))  # dropping a neighbour changes the max
 
 

@@ -15,11 +15,13 @@ import torch
 
 from . import neighbourhoods
 from .metrics import mean_average_precision
+from .maps import MapFn
 from .models import LTN, MultiLabelLogistic, TagLogistic, TrainConfig, knn_vote, train_neighbourhood_model
+from .models.fusion import FUSION_MODELS, FusionModel
 from .neighbours import cosine_neighbours
 from .protocol import SplitData
 
-__all__ = ["cnn_knn_vote", "image_neighbourhood_vote", "ltn", "tag_only", "visual_logistic"]
+__all__ = ["cnn_knn_vote", "fusion", "image_neighbourhood_vote", "ltn", "tag_only", "visual_logistic"]
 
 
 def tag_only(grid: Sequence[float] = (0.1, 1.0, 10.0), extend: int = 3):
@@ -130,31 +132,89 @@ def ltn(
     cfg = replace(config or TrainConfig(), m=m)
 
     def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
-        import torch
-
-        from .seeding import torch_seed
-
-        tables = source(data, M)
-        X = data.features
-        if X is None:
-            raise ValueError("LTN needs the run's visual features (pass features= to run_protocol)")
-        tags = data.Z if tag_vector else None
-        gen = torch.Generator().manual_seed(torch_seed(data.seed, "init", data.split.index))
+        X = _features(data, "LTN")
         model = LTN(X.shape[1], data.labels.shape[1], h=h, dropout=dropout,
-                    tag_dim=data.Z.shape[1] if tag_vector else 0, generator=gen)
-        start = time.perf_counter()
-        fit = train_neighbourhood_model(
-            model, X, data.labels, (data.train, tables["train"].indices), (data.val, tables["val"].indices),
-            config=cfg, tags=tags, seed=data.seed, keys=(data.split.index,), device=device, progress=progress,
-        )  # fmt: skip
-        scores = fit.predict(X, data.test, tables["test"].indices, tags=tags)
-        info: dict[str, Any] = {"epoch": fit.best_epoch, "val mAP_label": fit.history[fit.best_epoch - 1]["val_mAP_label"],
-                                "s/epoch": round(fit.seconds_per_epoch, 2), "s": round(time.perf_counter() - start, 1)}
-        if keep_model:
-            info.update(fit=fit, tables=tables)
-        return scores, info
+                    tag_dim=data.Z.shape[1] if tag_vector else 0, generator=_init_generator(data))
+        return _fit_and_score(data, model, source(data, M), cfg, data.Z if tag_vector else None, None,
+                              keep_model, device, progress, "LTN")
 
     return method
+
+
+def fusion(
+    model: str | type[FusionModel],
+    m: int = 3,
+    M: int = 6,
+    source: neighbourhoods.Source = neighbourhoods.metadata,
+    feed: MapFn | None = None,
+    config: TrainConfig | None = None,
+    h: int = 500,
+    dropout: float = 0.5,
+    keep_model: bool = False,
+    device: str = "cpu",
+    progress: bool = False,
+):
+    """One of the semantic-maps paper's networks (:mod:`neighborlib.models.fusion`) as a protocol method.
+
+    Args:
+        model: its name (``"RTN"``, ``"LTN+Vecs"``, ``"LTN+AllVecs"``, ``"LTwin"``, ``"LTwin+RNN"``,
+            ``"LTwin+2RNN"``, ``"LZip"``) or class.
+        m, M: neighbourhoods of ``m`` sampled from the ``M`` nearest (nearest first).
+        source: where the neighbours come from (the paper's ``n``): :func:`neighbourhoods.metadata`
+            (``id``, Jaccard) or ``neighbourhoods.by_map(maps.embedded(...))`` (cosine on ρ).
+        feed: the metadata map the joint models read (the paper's ``f``), a
+            :mod:`neighborlib.maps` map function; ignored by RTN, required by the others.
+        config, h, dropout, keep_model, device, progress: as :func:`ltn`.
+
+    Training, validation and test follow :func:`ltn` exactly (same streams, same snapshot rule).
+    """
+    cls = FUSION_MODELS[model] if isinstance(model, str) else model
+    cfg = replace(config or TrainConfig(), m=m)
+
+    def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
+        X = _features(data, cls.name)
+        pi = None
+        if cls.reads_metadata():
+            if feed is None:
+                raise ValueError(f"{cls.name} reads a metadata map: pass feed= (e.g. maps.identity())")
+            pi = feed(data).values
+        net = cls(X.shape[1], data.labels.shape[1], meta_dim=0 if pi is None else pi.shape[1], h=h,
+                  dropout=dropout, generator=_init_generator(data))
+        return _fit_and_score(data, net, source(data, M), cfg, None, pi, keep_model, device, progress, cls.name)
+
+    return method
+
+
+def _features(data: SplitData, name: str) -> np.ndarray:
+    if data.features is None:
+        raise ValueError(f"{name} needs the run's visual features (pass features= to run_protocol)")
+    return data.features
+
+
+def _init_generator(data: SplitData) -> torch.Generator:
+    """The network's initialisation stream: keyed by the split, so models of a split start alike."""
+    from .seeding import torch_seed
+
+    return torch.Generator().manual_seed(torch_seed(data.seed, "init", data.split.index))
+
+
+def _fit_and_score(
+    data: SplitData, model: torch.nn.Module, tables: dict, cfg: TrainConfig, tags, metadata,
+    keep_model: bool, device: str, progress: bool, desc: str,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Train on the split's training part (best validation epoch), score its test part."""
+    start = time.perf_counter()
+    fit = train_neighbourhood_model(
+        model, data.features, data.labels, (data.train, tables["train"].indices), (data.val, tables["val"].indices),
+        config=cfg, tags=tags, metadata=metadata, seed=data.seed, keys=(data.split.index,), device=device,
+        progress=progress, desc=desc,
+    )  # fmt: skip
+    scores = fit.predict(data.features, data.test, tables["test"].indices, tags=tags, metadata=metadata)
+    info: dict[str, Any] = {"epoch": fit.best_epoch, "val mAP_label": fit.history[fit.best_epoch - 1]["val_mAP_label"],
+                            "s/epoch": round(fit.seconds_per_epoch, 2), "s": round(time.perf_counter() - start, 1)}
+    if keep_model:
+        info.update(fit=fit, tables=tables)
+    return scores, info
 
 
 def cnn_knn_vote(ks: Sequence[int] = (10, 20, 50, 100, 200)):

@@ -12,7 +12,9 @@ of the LTN paper's experiments:
 * :func:`metadata_kinds` - train (and validate) with one kind of metadata, test with
   another (Table 4: tags, groups, sets);
 * :func:`vocabulary_overlap` - train and test tag vocabularies drawn from the most
-  frequent training tags with a given overlap (Figure 8).
+  frequent training tags with a given overlap (Figure 8);
+* :func:`by_map` - neighbours on a metadata map π of :mod:`neighborlib.maps` (the
+  semantic-maps paper's ``n``: Jaccard for ``id``, cosine for ρ, Eq. 5 and 7).
 
 Validation neighbours are always built like the training ones: model selection sees
 only what training sees. Every table is cached on the split (:meth:`SplitData.cached`).
@@ -30,7 +32,7 @@ from .protocol import SplitData
 from .seeding import stream
 
 __all__ = [
-    "Source", "isolated_fraction", "kind_metadata", "metadata", "metadata_kinds", "overlap_vocabularies", "visual",
+    "Source", "by_map", "isolated_fraction", "kind_metadata", "metadata", "metadata_kinds", "overlap_vocabularies", "visual",
     "vocabulary_overlap",
 ]
 
@@ -48,6 +50,21 @@ def visual(data: SplitData, M: int) -> Tables:
     if data.features is None:
         raise ValueError("visual neighbours need the run's features (pass features= to run_protocol)")
     return data.cached(("visual_neighbours", M), lambda: split_neighbours(data.features, data.split, M=M, metric="cosine"))
+
+
+def by_map(map_fn) -> Source:
+    """Neighbours by a metadata map (``map_fn``: a :mod:`neighborlib.maps` map function),
+    with the map's metric, within each part; ``maps.identity()`` gives :func:`metadata`'s tables."""
+
+    def source(data: SplitData, M: int) -> Tables:
+        pi = map_fn(data)
+        if pi.name == "id" and pi.values is data.Z:
+            return metadata(data, M)
+        return data.cached(("map_neighbours", map_fn.__name__, M),
+                           lambda: split_neighbours(pi.values, data.split, M=M, metric=pi.metric))
+
+    source.__name__ = f"by_map({map_fn.__name__})"
+    return source
 
 
 def kind_metadata(data: SplitData, kind: str) -> sp.csr_matrix:

@@ -336,6 +336,17 @@ class ProtocolResult:
         """Methods x metrics, the mean over the splits (floats)."""
         return pd.DataFrame({m: _metrics.summarise(r)["mean"] for m, r in self.metrics.items()}).T
 
+    def records(self, **columns: Any) -> pd.DataFrame:
+        """One row per (method, split): ``method``, ``split``, every metric and the method's
+        scalar choices (``epoch``, ``s/epoch``, ...; fitted objects are left out), plus the
+        constant ``columns`` given (e.g. ``m=3, M=6``) - a long table to save and to plot."""
+        rows = []
+        for name, per_split in self.metrics.items():
+            for k, metrics in enumerate(per_split):
+                info = {key: v for key, v in self.info[name][k].items() if isinstance(v, (int, float, str, np.number))}
+                rows.append({**columns, "method": name, "split": k, **metrics, **info})
+        return pd.DataFrame(rows)
+
     def per_label_ap(self, method: str) -> np.ndarray:
         """``(L,)`` AP of each label for ``method``, the mean over the splits (needs ``keep_scores``)."""
         if method not in self.scores:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .dropout import inverted_dropout
+
 __all__ = ["LTN"]
 
 
@@ -121,9 +123,7 @@ class LTN(nn.Module):
         return self.scores(v_x, v_z, tags)
 
     def _dropout(self, v: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        keep = 1.0 - self.dropout
-        mask = torch.rand(v.shape, generator=generator, device=v.device, dtype=v.dtype) < keep
-        return v * mask / keep  # inverted dropout: identity in expectation, nothing at test time
+        return inverted_dropout(v, self.dropout, generator)
 
     @torch.no_grad()
     def average_scores(

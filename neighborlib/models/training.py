@@ -45,15 +45,22 @@ _TRAIN, _VAL, _TEST = 0, 1, 2
 
 
 class NeighbourhoodModel(Protocol):
-    """What the loop needs of a model: :class:`neighborlib.models.LTN` is one."""
+    """What the loop needs of a model: :class:`neighborlib.models.LTN` and the fusion models
+    (:mod:`neighborlib.models.fusion`) are ones.
+
+    The loop hands a model only the inputs it declares: the tag vector ``tags`` (``(B, τ)``)
+    when ``tag_dim > 0`` (LTN's extension); the image's metadata map ``pi_x`` (``(B, e)``)
+    when ``uses_pi_x``; the neighbours' maps ``pi_z`` (``(B, m, e)``) when ``uses_pi_z``.
+    Neighbours arrive nearest first.
+    """
 
     tag_dim: int
 
-    def forward(self, phi_x, phi_z, tags=None, generator=None) -> torch.Tensor: ...
+    def forward(self, phi_x, phi_z, *, generator=None, **inputs) -> torch.Tensor: ...
 
-    def neighbour_hidden(self, phi_z) -> torch.Tensor: ...
+    def neighbour_hidden(self, phi_z, **inputs) -> torch.Tensor: ...
 
-    def average_scores(self, phi_x, hidden_z, tags=None) -> torch.Tensor: ...
+    def average_scores(self, phi_x, hidden_z, **inputs) -> torch.Tensor: ...
 
     def regularised_parameters(self) -> list[nn.Parameter]: ...
 
@@ -127,15 +134,47 @@ def _check_features(X: np.ndarray) -> np.ndarray:
     return X
 
 
-def _tag_rows(tags: sp.csr_matrix | None, rows: np.ndarray, device: torch.device) -> torch.Tensor | None:
-    if tags is None:
+def _matrix_tensor(A: Any, what: str, n_rows: int, device: torch.device) -> torch.Tensor | None:
+    """``(N, τ)`` tag vectors or ``(N, e)`` metadata maps as one tensor on ``device``, read by
+    minibatch: a bool tensor (1 byte per entry) when every entry is 0 or 1, float32 otherwise."""
+    if A is None:
         return None
-    return torch.as_tensor(tags[rows].toarray().astype(np.float32), device=device)
+    if len(A.shape) != 2 or A.shape[0] != n_rows:
+        raise ValueError(f"{what} must be ({n_rows}, width), got shape {A.shape}")
+    if sp.issparse(A):
+        A = sp.csr_matrix(A)
+        values = A.data  # the stored entries: the rest are zeros
+    else:
+        A = values = np.asarray(A)
+    if values.dtype != bool and not np.isfinite(values).all():
+        r, c = np.argwhere(~np.isfinite(A.toarray() if sp.issparse(A) else A))[0]
+        raise ValueError(f"{what} contain NaN or inf (row {r}, column {c})")
+    binary = values.dtype == bool or bool(((values == 0) | (values == 1)).all())
+    dense = A.toarray() if sp.issparse(A) else A
+    return torch.as_tensor(dense != 0 if binary else dense.astype(np.float32), device=device)
 
 
-def _dense_tags(tags: sp.csr_matrix, device: torch.device) -> torch.Tensor:
-    """``(N, τ)`` bool tensor of the tag vectors (1 byte per entry), read by minibatch."""
-    return torch.as_tensor(tags.toarray() != 0, device=device)
+def _image_inputs(model: Any, rows: torch.Tensor, tags: torch.Tensor | None,
+                  maps: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """The per-image inputs ``model`` declares (``tags``, ``pi_x``), gathered for ``rows``."""
+    out = {}
+    if getattr(model, "tag_dim", 0):
+        out["tags"] = tags[rows].float()
+    if getattr(model, "uses_pi_x", False):
+        out["pi_x"] = maps[rows].float()
+    return out
+
+
+def _neighbour_inputs(model: Any, rows: torch.Tensor, maps: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """The per-neighbour inputs ``model`` declares (``pi_z``), gathered for ``rows`` (any shape)."""
+    return {"pi_z": maps[rows].float()} if getattr(model, "uses_pi_z", False) else {}
+
+
+def _check_inputs(model: Any, tags: Any, metadata: Any) -> None:
+    if getattr(model, "tag_dim", 0) and tags is None:
+        raise ValueError("the model appends a tag vector: pass tags")
+    if (getattr(model, "uses_pi_x", False) or getattr(model, "uses_pi_z", False)) and metadata is None:
+        raise ValueError(f"{getattr(model, 'name', type(model).__name__)} reads metadata maps: pass metadata")
 
 
 @dataclass
@@ -171,6 +210,7 @@ class NeighbourhoodFit:
         index: np.ndarray,
         neighbours: np.ndarray,
         tags: sp.csr_matrix | None = None,
+        metadata: np.ndarray | sp.spmatrix | None = None,
         part: int = _TEST,
         batch_size: int = 1024,
         output: str = "average_scores",
@@ -182,6 +222,7 @@ class NeighbourhoodFit:
             index: ``(Q,)`` global indices of the images to score.
             neighbours: ``(Q, M)`` global indices of their ``M`` nearest neighbours.
             tags: ``(N, τ)`` binary tag vectors (tag-vector models).
+            metadata: ``(N, e)`` metadata maps π of every image (models that read them).
             part: the ``"sampling"`` sub-key (2 = test; 1 = validation, used while training).
             output: the model's method that scores the samples: ``"average_scores"``, or
                 ``"branch_scores"`` for LTN's per-branch parts (same samples).
@@ -190,14 +231,17 @@ class NeighbourhoodFit:
             ``(Q, L)`` float64 scores (``(Q, 2, L)`` for ``"branch_scores"``).
         """
         X = self.standardiser.tensor(_check_features(features), self.device)
-        return _average_scores(self.model, X, index, neighbours, tags, self.config,
+        _check_inputs(self.model, tags, metadata)
+        T = _matrix_tensor(tags, "tags", len(X), self.device)
+        P = _matrix_tensor(metadata, "metadata maps", len(X), self.device)
+        return _average_scores(self.model, X, index, neighbours, T, P, self.config,
                                stream(self.seed, "sampling", *self.keys, part), self.device, batch_size, output)
 
 
 @torch.no_grad()
 def _average_scores(
-    model: Any, X: torch.Tensor, index: np.ndarray, neighbours: np.ndarray, tags: sp.csr_matrix | None,
-    config: TrainConfig, rng: np.random.Generator, device: torch.device, batch_size: int = 1024,
+    model: Any, X: torch.Tensor, index: np.ndarray, neighbours: np.ndarray, tags: torch.Tensor | None,
+    maps: torch.Tensor | None, config: TrainConfig, rng: np.random.Generator, device: torch.device, batch_size: int = 1024,
     output: str = "average_scores",
 ) -> np.ndarray:
     index = np.asarray(index, dtype=np.int64)
@@ -208,18 +252,20 @@ def _average_scores(
     model.eval()
     samples = sample_neighbourhoods(neighbours, config.m, K=config.K, rng=rng)  # (Q, K, m)
     unique = np.unique(samples)
-    hidden = torch.cat([model.neighbour_hidden(X[torch.as_tensor(unique[i:i + 4096], device=device)])
-                        for i in range(0, unique.size, 4096)]) if unique.size else None
+    hidden = None
+    if unique.size:
+        chunks = [torch.as_tensor(unique[i:i + 4096], device=device) for i in range(0, unique.size, 4096)]
+        hidden = torch.cat([model.neighbour_hidden(X[u], **_neighbour_inputs(model, u, maps)) for u in chunks])
     pos = np.searchsorted(unique, samples)
     out = []
     for q0 in range(0, index.size, batch_size):
         q1 = min(index.size, q0 + batch_size)
         h = hidden[torch.as_tensor(pos[q0:q1], device=device)]  # (B, K, m, h)
-        phi_x = X[torch.as_tensor(index[q0:q1], device=device)]
+        rows = torch.as_tensor(index[q0:q1], device=device)
         if output == "average_scores":
-            out.append(model.average_scores(phi_x, h, _tag_rows(tags, index[q0:q1], device)).double().cpu())
+            out.append(model.average_scores(X[rows], h, **_image_inputs(model, rows, tags, maps)).double().cpu())
         else:
-            out.append(getattr(model, output)(phi_x, h).double().cpu())
+            out.append(getattr(model, output)(X[rows], h).double().cpu())
     model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0))
 
@@ -233,6 +279,7 @@ def train_neighbourhood_model(
     *,
     config: TrainConfig = TrainConfig(),
     tags: sp.csr_matrix | None = None,
+    metadata: np.ndarray | sp.spmatrix | None = None,
     seed: int = 0,
     keys: Sequence[int] = (),
     device: Any = "cpu",
@@ -250,6 +297,8 @@ def train_neighbourhood_model(
         val: the same for the validation images (neighbours from the validation part).
         config: optimisation settings (:class:`TrainConfig`).
         tags: ``(N, τ)`` binary tag vectors, for models with ``tag_dim > 0``.
+        metadata: ``(N, e)`` metadata maps π of every image (:mod:`neighborlib.maps`), for the
+            models that read them (``uses_pi_x`` / ``uses_pi_z``); binary maps are held as bools.
         seed, keys: the random streams (e.g. ``keys = (split index,)``).
         device: where training runs (``"cpu"``, ``"cuda"``).
         progress: a tqdm bar over epochs with loss, validation mAP and seconds per epoch.
@@ -269,14 +318,13 @@ def train_neighbourhood_model(
             raise ValueError(f"{part}: neighbours must be ({idx.shape[0]}, M), got {nbr.shape}")
         if (nbr == idx[:, None]).any():
             raise ValueError(f"{part}: an image is among its own neighbours")
-    if getattr(model, "tag_dim", 0) and tags is None:
-        raise ValueError("the model appends a tag vector: pass tags")
+    _check_inputs(model, tags, metadata)
     keys = tuple(int(k) for k in keys)
     standardiser = Standardiser.fit(features[tr_index])
     X = standardiser.tensor(features, dev)
     Y = torch.as_tensor(labels.astype(np.float32), device=dev)
-    tags = None if tags is None else sp.csr_matrix(tags)
-    tags_dense = None if tags is None else _dense_tags(tags, dev)
+    T = _matrix_tensor(tags, "tags", len(X), dev)
+    P = _matrix_tensor(metadata, "metadata maps", len(X), dev)
     model = model.to(dev)
     decayed = list(model.regularised_parameters())
     opt = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rmsprop_alpha, foreach=False)
@@ -301,8 +349,8 @@ def train_neighbourhood_model(
             rows = order[b0:b0 + config.batch_size]
             x_idx = torch.as_tensor(tr_index[rows], device=dev)
             z_idx = torch.as_tensor(sample[rows], device=dev)
-            t = None if tags_dense is None else tags_dense[x_idx].float()
-            logits = model(X[x_idx], X[z_idx], t, generator=dropout_gen)
+            logits = model(X[x_idx], X[z_idx], generator=dropout_gen,
+                           **_image_inputs(model, x_idx, T, P), **_neighbour_inputs(model, z_idx, P))
             data_loss = nn.functional.binary_cross_entropy_with_logits(logits, Y[x_idx], reduction="sum") / rows.size
             opt.zero_grad(set_to_none=True)
             data_loss.backward()
@@ -311,7 +359,7 @@ def train_neighbourhood_model(
             opt.step()
             total += float(data_loss.detach()) * rows.size
             n_seen += rows.size
-        val_scores = _average_scores(model, X, va_index, va_nbr, tags, config,
+        val_scores = _average_scores(model, X, va_index, va_nbr, T, P, config,
                                      stream(seed, "sampling", *keys, _VAL), dev)
         val_map = mean_average_precision(val_scores, labels[va_index], per="label")
         seconds = time.perf_counter() - start

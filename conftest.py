@@ -15,8 +15,10 @@ import os
 
 import pytest
 
-#: ``NEIGHBORLIB_CACHE`` as the test run found it (this file is imported before tests/conftest.py).
-_BOOK_CACHE = os.environ.get("NEIGHBORLIB_CACHE")
+#: ``NEIGHBORLIB_CACHE`` as the test run found it ("" for unset). This file is imported before
+#: tests/conftest.py; xdist workers inherit the controller's environment after tests/conftest.py
+#: has changed it, so the original value travels in a variable of its own.
+_BOOK_CACHE = os.environ.setdefault("_NEIGHBORLIB_BOOK_CACHE", os.environ.get("NEIGHBORLIB_CACHE", "")) or None
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -319,7 +319,8 @@ pd.Series({k: i[0]["epoch"] for k, i in live.info.items() if "epoch" in i[0]}, n
 # one CPU thread.
 
 # %% tags=["nbval-ignore-output"]
-cost_bench, X_cost = full.subset(subset_index(full, 600 if Q else params.cost_images)), X_full[subset_index(full, 600 if Q else params.cost_images)]
+cost_index = subset_index(full, 600 if Q else params.cost_images)
+cost_bench, X_cost = full.subset(cost_index), X_full[cost_index]
 one_epoch = replace(VISUAL_CFG, epochs=1, min_epochs=1)
 timed = {"LTN": methods.ltn(m=params.m, M=params.M, config=one_epoch, h=params.h, device=DEVICE)}
 timed.update({model: methods.fusion(model, m=params.m, M=params.M, feed=MAPS["w2v"], config=one_epoch, h=params.h,

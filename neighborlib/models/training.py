@@ -128,10 +128,16 @@ def _check_features(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"features must be (N, d), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        r, c = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"features contain NaN or inf (row {r}, column {c})")
+    _refuse_nonfinite(X, X, "features")
     return X
+
+
+def _refuse_nonfinite(A: Any, values: np.ndarray, what: str) -> None:
+    """Raise naming the first NaN or inf of the 2-d ``A`` (dense or sparse); ``values`` holds
+    its entries to test (``A`` itself, or a sparse matrix's stored ``data``)."""
+    if values.dtype != bool and not np.isfinite(values).all():
+        r, c = np.argwhere(~np.isfinite(A.toarray() if sp.issparse(A) else A))[0]
+        raise ValueError(f"{what} contain NaN or inf (row {r}, column {c})")
 
 
 def _matrix_tensor(A: Any, what: str, n_rows: int, device: torch.device) -> torch.Tensor | None:
@@ -146,9 +152,7 @@ def _matrix_tensor(A: Any, what: str, n_rows: int, device: torch.device) -> torc
         values = A.data  # the stored entries: the rest are zeros
     else:
         A = values = np.asarray(A)
-    if values.dtype != bool and not np.isfinite(values).all():
-        r, c = np.argwhere(~np.isfinite(A.toarray() if sp.issparse(A) else A))[0]
-        raise ValueError(f"{what} contain NaN or inf (row {r}, column {c})")
+    _refuse_nonfinite(A, values, what)
     binary = values.dtype == bool or bool(((values == 0) | (values == 1)).all())
     dense = A.toarray() if sp.issparse(A) else A
     return torch.as_tensor(dense != 0 if binary else dense.astype(np.float32), device=device)

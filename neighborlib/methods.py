@@ -16,12 +16,20 @@ import torch
 from . import neighbourhoods
 from .metrics import mean_average_precision
 from .maps import MapFn
-from .models import LTN, MultiLabelLogistic, TagLogistic, TrainConfig, knn_vote, train_neighbourhood_model
+from .models import LTN, MultiLabelLogistic, TagLogistic, TagProp, TrainConfig, knn_vote, train_neighbourhood_model
 from .models.fusion import FUSION_MODELS, FusionModel
+from .models.mangonet import MangoNet, coattended_nodes, holistic_nodes
+from .models.minibatch import SGDConfig, fit_multilabel, predict_logits
 from .neighbours import cosine_neighbours
 from .protocol import SplitData
+from .seeding import torch_seed
+from .spatial import GRAPH_KEY, global_features, insatten_stage, standardised_maps
 
-__all__ = ["cnn_knn_vote", "fusion", "image_neighbourhood_vote", "ltn", "tag_only", "visual_logistic"]
+__all__ = [
+    "cnn_knn_vote", "fusion", "image_neighbourhood_vote", "insatten", "ltn", "mangonet", "sigmoid_scores", "tag_only",
+    "tagprop",
+    "visual_logistic",
+]
 
 
 def tag_only(grid: Sequence[float] = (0.1, 1.0, 10.0), extend: int = 3):
@@ -193,8 +201,6 @@ def _features(data: SplitData, name: str) -> np.ndarray:
 
 def _init_generator(data: SplitData) -> torch.Generator:
     """The network's initialisation stream: keyed by the split, so models of a split start alike."""
-    from .seeding import torch_seed
-
     return torch.Generator().manual_seed(torch_seed(data.seed, "init", data.split.index))
 
 
@@ -238,5 +244,160 @@ def cnn_knn_vote(ks: Sequence[int] = (10, 20, 50, 100, 200)):
                       for k in usable}
         k = max(usable, key=lambda v: (val_scores[v], -v))
         return knn_vote(data.train[test_nbr[:, :k]], y), {"k": k, "val mAP_label": val_scores[k]}
+
+    return method
+
+
+def tagprop(ks: Sequence[int] = (10, 20, 50, 100, 200), sigmoid: bool = True):
+    """TagProp (Guillaumin et al., ICCV 2009), rank-based, on visual neighbours
+    (:class:`~neighborlib.models.tagprop.TagProp`).
+
+    Every image's neighbours are its ``K`` nearest *training* photos by cosine distance of the
+    features; a training image never counts itself (the search within the training part
+    excludes self). TagProp is fitted on the training part for each ``K`` of ``ks`` and ``K``
+    is chosen on val by per-label mAP (ties to the smaller); a ``K`` above the number of other
+    training images is capped at it. ``sigmoid``: σTagProp (word-specific ``σ(α_w x + β_w)``);
+    ``False``: the plain rank-based model. The test scores are probabilities.
+
+    The neighbour search runs once per split for the largest ``K``, cached in
+    ``data.cached(("tagprop_neighbours", K_max), ...)`` as ``{"train", "val", "test"}`` ``(n, K_max)``
+    global image indices (nearest first), and shared by both variants.
+    """
+    def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
+        n_train = len(data.train)
+        usable = sorted({min(int(k), n_train - 1) for k in ks})  # a training image has n_train - 1 others
+        k_max = usable[-1]
+
+        def search() -> dict[str, np.ndarray]:
+            X_train = data.X("train")
+            own = cosine_neighbours(X_train, None, M=k_max, exclude_self=True).indices
+            n_val = len(data.val)  # one search for both parts: the first K of K_max are the K nearest
+            queries = np.concatenate([data.X("val"), data.X("test")])
+            other = data.train[cosine_neighbours(queries, X_train, M=k_max).indices]
+            return {"train": data.train[own], "val": other[:n_val], "test": other[n_val:]}
+
+        nbr = data.cached(("tagprop_neighbours", k_max), search)
+        y = data.labels
+        best: tuple[float, int, TagProp] | None = None
+        val_scores = {}
+        for k in usable:
+            model = TagProp(sigmoid=sigmoid).fit(y[nbr["train"][:, :k]], data.Y("train"))
+            val_scores[k] = mean_average_precision(model.predict(y[nbr["val"][:, :k]]), data.Y("val"))
+            if best is None or val_scores[k] > best[0]:
+                best = (val_scores[k], k, model)
+        _, k, model = best
+        info = {"K": k, "val mAP_label": val_scores[k], "gamma_1": float(model.gamma[0])}
+        return model.predict(y[nbr["test"][:, :k]]), info
+
+    return method
+
+
+# ----------------------------------------------------------------------------- MangoNet's chapter
+
+
+def sigmoid_scores(method):
+    """``method`` with its test scores passed through the logistic sigmoid: the logits of the
+    logistic and neighbourhood models become probabilities, which MangoNet's metrics threshold
+    at 0.5 and compare across labels (``mAP_O``). Per-label rankings are unchanged."""
+
+    def wrapped(data: SplitData):
+        out = method(data)
+        scores, info = out if isinstance(out, tuple) else (out, {})
+        return 1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64))), info
+
+    return wrapped
+
+
+def insatten(maps: np.ndarray, width: int = 512, config=None, device: str = "cpu", progress: bool = False):
+    """MangoNet's InsAtten alone (the paper's ablation, SRN-like): the stage-2 network of
+    :func:`neighborlib.spatial.insatten_stage` on the split's feature ``maps`` ``(N, d, H, W)``;
+    its test probabilities ``sigmoid(y)``."""
+    def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
+        stage = insatten_stage(data, maps, width, config, device, progress)
+        fit = stage.fit
+        scores = stage.probabilities[torch.as_tensor(data.test, device=stage.probabilities.device)]
+        return scores.double().cpu().numpy(), {"epoch": fit.best_epoch, "val mAP_label": fit.best_val_map,
+                                              "s/epoch": round(fit.seconds_per_epoch, 2)}
+
+    return method
+
+
+def mangonet(
+    maps: np.ndarray,
+    m: int = 3,
+    nodes: str = "coattention",
+    global_feature: bool = True,
+    confidence: str = "probability",
+    source: neighbourhoods.Source = neighbourhoods.metadata,
+    width: int = 512,
+    insatten_config=None,
+    config=None,
+    psi_dim: int = 512,
+    keep_model: bool = False,
+    device: str = "cpu",
+    progress: bool = False,
+):
+    """MangoNet (:mod:`neighborlib.models.mangonet`) as a protocol method, trained stage-wise.
+
+    Stage 2 is the split's shared :func:`~neighborlib.spatial.insatten_stage`; stage 3 trains
+    the graph and the classifier on the fixed node features of every image and its ``m``
+    nearest metadata neighbours of the same part (``source``, e.g. Jaccard on the split's
+    vocabulary), keeping the best validation epoch.
+
+    Args:
+        maps: ``(N, d, H, W)`` feature maps of every image (:func:`neighborlib.protocol.benchmark_maps`).
+        m: neighbourhood size (the paper: 3, 7, 15).
+        nodes: ``"coattention"`` (MangoNet, Eq. 4-9) or ``"holistic"`` (the average-pooled
+            features: the paper's NGCN ablation).
+        global_feature: concatenate the target's global feature (``False``: "MangoNet w/o GF").
+        confidence: how InsAtten's confidences ``y`` enter the co-attention's products (Eq. 4, 7):
+            ``"probability"`` (``sigmoid(y)``) or ``"logit"`` (``y`` itself, the equations read
+            literally); see :mod:`neighborlib.models.mangonet`.
+        source: where the neighbours come from (:mod:`neighborlib.neighbourhoods`).
+        width: InsAtten's hidden width (the paper: 512).
+        insatten_config, config: :class:`~neighborlib.models.minibatch.SGDConfig` of stages 2 and 3.
+        psi_dim: width of ψ (512).
+        keep_model: record the fit, the neighbour tables and the test co-attention maps.
+
+    Returns test probabilities, and the best epoch, its validation mAP and seconds per epoch.
+    """
+    if nodes not in ("coattention", "holistic"):
+        raise ValueError(f"nodes must be 'coattention' or 'holistic', got {nodes!r}")
+    if confidence not in ("probability", "logit"):
+        raise ValueError(f"confidence must be 'probability' or 'logit', got {confidence!r}")
+    cfg = config or SGDConfig()
+
+    def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
+        start = time.perf_counter()
+        dev = torch.device(device)
+        G = global_features(data, maps, dev)
+        tables = source(data, m)
+        stage = insatten_stage(data, maps, width, insatten_config, dev, progress) if nodes == "coattention" else None
+        X = standardised_maps(data, maps, dev).flatten(2) if stage is not None else None
+        inputs, attention = {}, None
+        if stage is not None:
+            y = stage.probabilities if confidence == "probability" else stage.logits
+        for part in ("train", "val", "test"):
+            index = torch.as_tensor(getattr(data, part), device=dev)
+            nbr = torch.as_tensor(np.array(tables[part].indices[:, :m]), device=dev)
+            if stage is None:
+                Z = holistic_nodes(G, index, nbr)
+            elif part == "test" and keep_model:
+                Z, attention = coattended_nodes(X, y, stage.beta, index, nbr, return_attention=True)
+            else:
+                Z = coattended_nodes(X, y, stage.beta, index, nbr)
+            inputs[part] = (Z, G[index]) if global_feature else (Z,)
+        Y = torch.as_tensor(data.labels.astype(np.float32), device=dev)
+        gen = torch.Generator().manual_seed(torch_seed(data.seed, "init", data.split.index, GRAPH_KEY))
+        net = MangoNet(G.shape[1], Y.shape[1], global_feature=global_feature, psi_dim=psi_dim, generator=gen).to(dev)
+        part_y = {p: Y[torch.as_tensor(getattr(data, p), device=dev)] for p in ("train", "val")}
+        fit = fit_multilabel(net, (inputs["train"], part_y["train"]), (inputs["val"], part_y["val"]), config=cfg,
+                             seed=data.seed, keys=(data.split.index, GRAPH_KEY), progress=progress, desc="MangoNet")
+        scores = 1.0 / (1.0 + np.exp(-predict_logits(fit.model, inputs["test"])))
+        info: dict[str, Any] = {"epoch": fit.best_epoch, "val mAP_label": fit.best_val_map,
+                                "s/epoch": round(fit.seconds_per_epoch, 2), "s": round(time.perf_counter() - start, 1)}
+        if keep_model:
+            info.update(fit=fit, tables=tables, attention=attention, insatten=stage)
+        return scores, info
 
     return method

@@ -24,6 +24,10 @@ Metrics and the protocols they follow:
 * **Threshold + top-k** (:func:`precision_recall_f1_threshold_top`): MangoNet's
   variant, where an image gets at most ``k`` labels and only those whose score
   exceeds a threshold.
+* **Overall AP** (:func:`average_precision_overall`): MangoNet's ``mAP_O``, one AP over
+  the flattened ``N * L`` score/target pairs ("treating each label assignment as an
+  independent label"); it compares scores across labels, so it needs calibrated scores
+  (probabilities). :func:`evaluate_mangonet` bundles MangoNet's eight columns.
 * **ROC AUC** (:func:`auc`): exactly :func:`sklearn.metrics.roc_auc_score`
   (macro over labels / micro over the flattened matrix), via the rank-sum
   (Mann-Whitney) formula with average ranks for ties.
@@ -62,7 +66,9 @@ __all__ = [
     "precision_recall_f1_threshold_top",
     "auc",
     "upper_bound_at_k",
+    "average_precision_overall",
     "evaluate",
+    "evaluate_mangonet",
     "summarise",
     "format_mean_std",
 ]
@@ -490,6 +496,17 @@ def auc(scores: Any, targets: Any, average: Literal["macro", "micro"] = "macro")
     raise ValueError(f"average must be 'macro' or 'micro', got {average!r}")
 
 
+def average_precision_overall(scores: Any, targets: Any) -> float:
+    """MangoNet's ``mAP_O``: the AP of one ranking of all ``N * L`` (image, label) pairs.
+
+    Every label assignment is one item, ranked by its score across images *and* labels, so
+    the scores of different labels must be comparable (probabilities). Ties as in
+    :func:`average_precision_per_label`. NaN if no target is positive.
+    """
+    s, t = _check_pair(scores, targets)
+    return float(_ap_columns(s.reshape(-1, 1), t.reshape(-1, 1))[0])
+
+
 # --------------------------------------------------------------------------- bundles and tables
 
 
@@ -524,6 +541,33 @@ def evaluate(scores: Any, targets: Any, ks: Sequence[int] = (3, 5)) -> dict[str,
     out["AUC_macro"] = auc(s, t, average="macro")
     out["AUC_micro"] = auc(s, t, average="micro")
     return out
+
+
+def evaluate_mangonet(scores: Any, targets: Any, k: int = 3, threshold: float = 0.5) -> dict[str, float]:
+    """MangoNet's table columns (Section 4.2) for one split, from probabilities.
+
+    Keys: ``mAP_C`` (per-label mAP, :func:`mean_average_precision`), ``mAP_O``
+    (:func:`average_precision_overall`), then ``CP, CR, CF1`` (per-label) and ``OP, OR, OF1``
+    (overall) of the annotation that gives each image at most ``k`` labels whose score exceeds
+    ``threshold`` (:func:`precision_recall_f1_threshold_top`: "up to three ranked labels
+    above the confidence threshold 0.5"). ``CF1`` and ``OF1`` are the harmonic means of the
+    averaged precision and recall, as for :func:`precision_recall_f1_at_k`.
+
+    Args:
+        scores: (N, L) probabilities in [0, 1] (the threshold and ``mAP_O`` read them as such).
+        targets: (N, L) binary ground truth.
+    """
+    s, t = _check_pair(scores, targets)
+    if s.size and (s.min() < 0 or s.max() > 1):
+        raise ValueError(f"MangoNet's metrics threshold probabilities: scores must lie in [0, 1], "
+                         f"got [{s.min():.3g}, {s.max():.3g}] (apply a sigmoid to logits)")
+    r = precision_recall_f1_threshold_top(s, t, k=k, threshold=threshold)
+    return {
+        "mAP_C": mean_average_precision(s, t, per="label"),
+        "mAP_O": average_precision_overall(s, t),
+        "CP": r.per_label_precision, "CR": r.per_label_recall, "CF1": r.per_label_f1,
+        "OP": r.overall_precision, "OR": r.overall_recall, "OF1": r.overall_f1,
+    }
 
 
 def summarise(results: Sequence[dict[str, float]]) -> pd.DataFrame:

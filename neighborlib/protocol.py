@@ -53,6 +53,7 @@ import scipy.sparse as sp
 from . import metrics as _metrics
 from .data import SocialImageDataset, Split, Vocabulary, load_dataset, random_splits
 from .neighbours import NeighbourTable, split_neighbours
+from .seeding import stream
 
 __all__ = [
     "BENCHMARKS",
@@ -62,9 +63,11 @@ __all__ = [
     "ProtocolResult",
     "SplitData",
     "benchmark_features",
+    "benchmark_maps",
     "load_benchmark",
     "protocol_splits",
     "run_protocol",
+    "seeded_subset",
     "split_data",
 ]
 
@@ -195,13 +198,55 @@ def benchmark_features(bench: Benchmark, **kwargs: Any) -> np.ndarray:
     :data:`neighborlib.extract.CPU_RESOLUTION` (160 px), so a chapter that passes nothing
     reads the entries already there. Keyword arguments go to
     :func:`neighborlib.features.cached_features` (``backbone``, ``resolution``, ``device``,
-    ``spatial``, ``progress`` ...).
+    ``spatial``, ``progress`` ...). For the maps prefer :func:`benchmark_maps`.
+
+    Returns:
+        float32 ``(N, 1280)`` (float16 ``(N, 1280, h, w)`` maps with ``spatial=True``).
     """
     from .extract import CPU_RESOLUTION
     from .features import dataset_features
 
     kwargs.setdefault("resolution", CPU_RESOLUTION)
     return dataset_features(bench.dataset, **kwargs)
+
+
+def benchmark_maps(bench: Benchmark, **kwargs: Any) -> np.ndarray:
+    """Cached final feature maps of every image of ``bench`` (all must have a photo).
+
+    The spatial entry that ``make features`` writes for :data:`neighborlib.extract.MAPS_BENCHMARKS`
+    in the same forward pass as the pooled features of :func:`benchmark_features`; the
+    resolution defaults to :data:`neighborlib.extract.CPU_RESOLUTION` (160 px) likewise. It is
+    read through :func:`neighborlib.features.dataset_features_and_maps`, so where the maps are
+    not there yet the missing chunks of both entries are computed in one pass (never one
+    pass for the maps and another for the pooled features). Keyword arguments go to
+    :func:`neighborlib.features.cached_features_and_maps` (``backbone``, ``resolution``,
+    ``device``, ``progress`` ...; no ``spatial``).
+
+    Returns:
+        float16 ``(N, 1280, h, w)`` with ``h = w = ceil(resolution / 32)``: 5 x 5 at 160 px,
+        64,000 bytes per image - 1.6 GB for MIRFlickr's 25,000 images (25,000 x 1280 x 5 x 5
+        x 2 bytes), 172 MB for COCO-person's 2,693. The pooled features (float32
+        ``(N, 1280)``, 128 MB for MIRFlickr) are loaded alongside and dropped.
+    """
+    from .extract import CPU_RESOLUTION
+    from .features import dataset_features_and_maps
+
+    kwargs.setdefault("resolution", CPU_RESOLUTION)
+    return dataset_features_and_maps(bench.dataset, **kwargs)[1]
+
+
+def seeded_subset(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``n`` of ``n_total`` images (stream ``"subset"``).
+
+    The chapters' studies run on such subsets of a benchmark (``bench.subset(index)``, with
+    ``features[index]``): the same seed gives the same photos in every chapter (the LTN
+    studies' 8,000 MIRFlickr photos, for one). ``n = None`` or ``n >= n_total``: every image.
+    """
+    if n is None or n >= n_total:
+        return np.arange(n_total)
+    if n < 1:
+        raise ValueError(f"a subset needs at least one image, got n = {n}")
+    return np.sort(stream(seed, "subset").choice(n_total, n, replace=False))
 
 
 # ----------------------------------------------------------------------------- splits
@@ -380,6 +425,7 @@ def run_protocol(
     upper_bound: bool = True,
     keep_scores: bool = False,
     progress: bool = True,
+    evaluator: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
 ) -> ProtocolResult:
     """Run every method on the same seeded splits of ``bench`` and score it on each test part.
 
@@ -392,9 +438,13 @@ def run_protocol(
         upper_bound: add the "Upper bound" row (scores = the true labels).
         keep_scores: keep every method's test scores in the result.
         progress: a tqdm bar over splits x methods.
+        evaluator: ``(scores, targets) -> metrics`` of one split; default
+            :func:`neighborlib.metrics.evaluate` with ``ks`` (MangoNet's chapter passes
+            :func:`neighborlib.metrics.evaluate_mangonet`).
     """
     if features is not None and len(features) != len(bench):
         raise ValueError(f"features has {len(features)} rows for the {len(bench)} images of {bench.title}")
+    score = evaluator or (lambda s, t: _metrics.evaluate(s, t, ks=ks))
     splits = protocol_splits(bench, n_splits, seed)
     names = list(methods) + (["Upper bound"] if upper_bound else [])
     out_metrics: dict[str, list] = {n: [] for n in names}
@@ -417,14 +467,14 @@ def run_protocol(
                 scores = np.asarray(scores)
                 if scores.shape != y_test.shape:
                     raise ValueError(f"method {name!r} returned scores {scores.shape}; expected {y_test.shape}")
-                out_metrics[name].append(_metrics.evaluate(scores, y_test, ks=ks))
+                out_metrics[name].append(score(scores, y_test))
                 out_info[name].append(dict(info))
                 if keep_scores:
                     out_scores[name].append(scores)
                 if bar is not None:
                     bar.update(1)
             if upper_bound:
-                out_metrics["Upper bound"].append(_metrics.evaluate(y_test.astype(float), y_test, ks=ks))
+                out_metrics["Upper bound"].append(score(y_test.astype(float), y_test))
                 out_info["Upper bound"].append({})
     finally:
         if bar is not None:

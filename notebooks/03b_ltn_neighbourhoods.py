@@ -38,8 +38,7 @@ from neighborlib import claims, methods, neighbourhoods, plots
 from neighborlib.data import data_root as find_data_root
 from neighborlib.models import TrainConfig
 from neighborlib.notebook import check_parameters, limit_threads, resolve_device
-from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol
-from neighborlib.seeding import stream
+from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol, seeded_subset
 
 # %% tags=["parameters"]
 dataset: str = "auto"  # "auto" (MIRFlickr and COCO-person when present, else synthetic), "mirflickr", "synthetic"
@@ -84,10 +83,8 @@ VISUAL, LTN_TAGS = "CNN + logistic (visual-only)", "LTN: tag neighbours"
 
 
 def subset_index(b, n):
-    """Sorted indices of a seeded subset of ``n`` images of a benchmark (stream "subset")."""
-    if n is None or n >= len(b):
-        return np.arange(len(b))
-    return np.sort(stream(params.seed, "subset").choice(len(b), n, replace=False))
+    """The seeded subset of ``n`` images of a benchmark (`protocol.seeded_subset`: the LTN studies' subset)."""
+    return seeded_subset(len(b), n, params.seed)
 
 
 def choose_lr(bench, X):

@@ -66,8 +66,7 @@ from neighborlib.data import data_root as find_data_root
 from neighborlib.models import FUSION_MODELS, LTN, TrainConfig
 from neighborlib.notebook import check_parameters, limit_threads, resolve_device
 from neighborlib.paths import checkout_root
-from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol, split_data
-from neighborlib.seeding import stream
+from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol, seeded_subset, split_data
 
 # %% tags=["parameters"]
 dataset: str = "auto"  # "auto" (MIRFlickr when present, else synthetic), "mirflickr", "synthetic"
@@ -142,10 +141,8 @@ COLUMNS = ["mAP_label", "mAP_image", "R@3_label", "P@3_label", "R@3_overall", "P
 
 # %%
 def subset_index(b, n):
-    """Sorted indices of a seeded subset of ``n`` images (stream "subset": the LTN studies' subset)."""
-    if n is None or n >= len(b):
-        return np.arange(len(b))
-    return np.sort(stream(params.seed, "subset").choice(len(b), n, replace=False))
+    """The seeded subset of ``n`` images of a benchmark (`protocol.seeded_subset`: the LTN studies' subset)."""
+    return seeded_subset(len(b), n, params.seed)
 
 
 if REAL:

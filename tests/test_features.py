@@ -42,15 +42,19 @@ def world(tmp_path_factory):
 
 @pytest.fixture
 def counter(monkeypatch) -> list[int]:
-    """Counts the images that go through FeatureExtractor (i.e. are actually computed)."""
+    """Counts the images that go through FeatureExtractor (i.e. are actually computed).
+
+    Every extraction - ``__call__``, the caches, the combined pooled + maps pass - runs
+    through ``FeatureExtractor.pooled_and_maps``, once per forward pass of an image.
+    """
     seen = [0]
-    original = F.FeatureExtractor.__call__
+    original = F.FeatureExtractor.pooled_and_maps
 
     def counting(self, paths, *args, **kwargs):
         seen[0] += len(paths)
         return original(self, paths, *args, **kwargs)
 
-    monkeypatch.setattr(F.FeatureExtractor, "__call__", counting)
+    monkeypatch.setattr(F.FeatureExtractor, "pooled_and_maps", counting)
     return seen
 
 
@@ -348,6 +352,215 @@ def test_spatial_cache_is_float16(world, tmp_path):
     assert maps.shape == (10, 1280, 3, 3) and maps.dtype == np.float16
     exact = F.extract_features(world.image_paths, resolution=96, spatial=True, batch_size=2, progress=False)
     np.testing.assert_allclose(maps.astype(np.float32), exact, rtol=1e-3, atol=1e-3)
+
+
+# ----------------------------------------------------------------------------- pooled + maps in one pass
+
+
+def _both(world, cache_dir, **kw):
+    kw.setdefault("resolution", LOW)
+    return F.dataset_features_and_maps(world, cache_dir=cache_dir, chunk_size=4, batch_size=2, progress=False, **kw)
+
+
+def _entries(cache_dir) -> dict[bool, Path]:
+    """The feature cache entries of the world under ``cache_dir``, by their spatial flag."""
+    out = {}
+    for entry in (Path(cache_dir) / "synthetic").iterdir():
+        out[json.loads((entry / "meta.json").read_text())["spatial"]] = entry
+    return out
+
+
+def _stamps(entry: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every chunk file: ``os.replace`` of a rewritten chunk changes both."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(entry.glob("chunk_*.npy"))}
+
+
+def test_pooled_and_maps_equal_the_single_entries_bit_for_bit(world, tmp_path, counter):
+    pooled, maps = _both(world, tmp_path / "both")
+    assert counter[0] == 10  # one forward pass per photo for both outputs
+    assert pooled.shape == (10, 1280) and pooled.dtype == np.float32
+    assert maps.shape == (10, 1280, 2, 2) and maps.dtype == np.float16
+    alone = _cache(world, tmp_path / "pooled")
+    alone_maps = _cache(world, tmp_path / "maps", spatial=True)
+    np.testing.assert_array_equal(pooled, alone)  # the committed notebooks rely on these bits
+    np.testing.assert_array_equal(maps, alone_maps)
+    # and the same entries (keys) as the single-entry calls
+    both = _entries(tmp_path / "both")
+    assert both[False].name == _entries(tmp_path / "pooled")[False].name
+    assert both[True].name == _entries(tmp_path / "maps")[True].name
+    meta = json.loads((both[True] / "meta.json").read_text())
+    assert meta["dtype"] == "float16" and meta["feature_shape"] == [1280, 2, 2] and meta["chunk_size"] == 4
+
+
+def test_a_cold_combined_call_fills_both_entries_once(world, tmp_path, counter):
+    pooled, maps = _both(world, tmp_path)
+    assert counter[0] == 10
+    assert sorted(_entries(tmp_path)) == [False, True]
+    np.testing.assert_array_equal(_cache(world, tmp_path), pooled)  # both read from the cache
+    np.testing.assert_array_equal(_cache(world, tmp_path, spatial=True), maps)
+    again = _both(world, tmp_path)
+    assert counter[0] == 10
+    np.testing.assert_array_equal(again[0], pooled)
+    np.testing.assert_array_equal(again[1], maps)
+    # and the other way round: what the single-entry calls wrote is read by the combined call
+    _cache(world, tmp_path / "single")
+    _cache(world, tmp_path / "single", spatial=True)
+    assert counter[0] == 10 + 10 + 10
+    read = _both(world, tmp_path / "single")
+    assert counter[0] == 30
+    np.testing.assert_array_equal(read[0], pooled)
+    np.testing.assert_array_equal(read[1], maps)
+
+
+def test_combined_call_computes_only_what_an_entry_lacks(world, tmp_path, counter, monkeypatch):
+    pooled = _cache(world, tmp_path)  # only the pooled entry exists
+    assert counter[0] == 10
+    (pooled_entry,) = _entries(tmp_path).values()
+    before = _stamps(pooled_entry)
+    writes = []
+    original_write = F._CacheEntry.write
+
+    def recording(self, k, feats):
+        writes.append((self.spatial, k))
+        return original_write(self, k, feats)
+
+    monkeypatch.setattr(F._CacheEntry, "write", recording)
+    again, maps = _both(world, tmp_path)
+    assert counter[0] == 10 + 10  # the 3 maps chunks, each photo once
+    assert writes == [(True, 0), (True, 1), (True, 2)]  # the pooled chunks are not rewritten
+    assert _stamps(pooled_entry) == before
+    np.testing.assert_array_equal(again, pooled)
+    # a chunk missing from each entry: only those two chunks go through the backbone
+    maps_entry = _entries(tmp_path)[True]
+    (maps_entry / "chunk_00001.npy").unlink()
+    (pooled_entry / "chunk_00002.npy").unlink()
+    kept = _stamps(pooled_entry)
+    writes.clear()
+    third = _both(world, tmp_path)
+    assert counter[0] == 20 + 4 + 2
+    assert sorted(writes) == [(False, 2), (True, 1)]
+    assert {k: v for k, v in _stamps(pooled_entry).items() if k != "chunk_00002.npy"} == kept
+    np.testing.assert_array_equal(third[0], pooled)
+    np.testing.assert_array_equal(third[1], maps)
+
+
+def test_combined_call_keeps_the_chunk_size_of_an_existing_entry(world, tmp_path, counter, caplog):
+    pooled = _cache(world, tmp_path)  # chunks of 4
+    both = F.dataset_features_and_maps(world, cache_dir=tmp_path, resolution=LOW, chunk_size=256,
+                                       batch_size=2, progress=False)
+    assert counter[0] == 20  # one pass for the maps only
+    entries = _entries(tmp_path)
+    assert json.loads((entries[True] / "meta.json").read_text())["chunk_size"] == 4
+    assert len(list(entries[True].glob("chunk_*.npy"))) == 3
+    np.testing.assert_array_equal(both[0], pooled)
+    # both entries made separately with other chunk sizes: each is completed on its own
+    other = tmp_path / "other"
+    kw = dict(cache_dir=other, resolution=LOW, batch_size=1, progress=False)  # batches of 1 divide 4 and 5
+    first = F.dataset_features(world, chunk_size=4, **kw)
+    maps = F.dataset_features(world, spatial=True, chunk_size=5, **kw)
+    assert counter[0] == 40
+    entries = _entries(other)
+    (entries[False] / "chunk_00001.npy").unlink()
+    (entries[True] / "chunk_00000.npy").unlink()
+    with caplog.at_level(logging.WARNING, logger="neighborlib.features"):
+        p, m = F.dataset_features_and_maps(world, chunk_size=4, **kw)
+    assert counter[0] == 40 + 4 + 5
+    assert any("separate passes" in r.getMessage() for r in caplog.records)
+    assert json.loads((entries[True] / "meta.json").read_text())["chunk_size"] == 5
+    np.testing.assert_array_equal(p, first)
+    np.testing.assert_array_equal(m, maps)
+
+
+def test_unreadable_photo_writes_no_chunk_of_it_in_either_entry(world, tmp_path, counter):
+    bad = Path(world.image_paths[5])  # in the second chunk (images 4..7)
+    good_bytes = bad.read_bytes()
+    bad.write_bytes(b"\x00" * 16 + good_bytes[16:])  # same size, so the same cache keys
+    try:
+        with pytest.raises(F.ImageReadError, match=f"{bad.name}.*image id {world.ids[5]}"):
+            _both(world, tmp_path)
+        entries = _entries(tmp_path)
+        assert sorted(entries) == [False, True]
+        for entry in entries.values():
+            assert [p.name for p in entry.glob("chunk_*.npy")] == ["chunk_00000.npy"]
+            assert not list(entry.glob(".*tmp"))  # no temporary leftovers
+        assert counter[0] == 8  # chunk 0 done, chunk 1 attempted
+    finally:
+        bad.write_bytes(good_bytes)
+    pooled, maps = _both(world, tmp_path)
+    assert counter[0] == 8 + 6  # only chunks 1 and 2
+    fresh = _both(world, tmp_path / "fresh")
+    np.testing.assert_array_equal(pooled, fresh[0])
+    np.testing.assert_array_equal(maps, fresh[1])
+
+
+def test_benchmark_maps_reads_the_combined_entries_at_the_extracted_resolution(monkeypatch):
+    from neighborlib.extract import CPU_RESOLUTION
+    from neighborlib.protocol import benchmark_maps, load_benchmark
+
+    seen = {}
+
+    def fake(ds, **kw):
+        seen.update(kw)
+        return np.zeros((len(ds), 1280), np.float32), np.ones((len(ds), 1280, 5, 5), np.float16)
+
+    monkeypatch.setattr(F, "dataset_features_and_maps", fake)
+    bench = load_benchmark("synthetic", n_images=20, render=False)
+    maps = benchmark_maps(bench)
+    assert maps.shape == (20, 1280, 5, 5) and maps.dtype == np.float16 and maps.min() == 1
+    assert seen["resolution"] == CPU_RESOLUTION == 160
+    benchmark_maps(bench, resolution=96)
+    assert seen["resolution"] == 96
+
+
+def test_make_features_extracts_maps_in_the_same_pass(monkeypatch, tmp_path):
+    """MIRFlickr and COCO-person: one combined call each; the study subset and synthetic-kinds pooled only."""
+    import time as _time
+
+    from neighborlib import extract, protocol
+
+    class FakeSet:
+        def __init__(self, name, n):
+            self.name, self.n = name, n
+
+        def __len__(self):
+            return self.n
+
+        def subset(self, index):
+            return FakeSet(f"{self.name}[subset]", len(index))
+
+    class FakeBench:
+        def __init__(self, name):
+            self.dataset = FakeSet(name, 5000)
+
+    calls = []
+
+    def pooled_only(ds, **kw):
+        calls.append(("pooled", ds.name, kw["resolution"]))
+        _time.sleep(0.02)  # "computed": slower than reading the cache
+        return np.zeros((10, 1280), np.float32)
+
+    def combined(ds, **kw):
+        calls.append(("both", ds.name, kw["resolution"]))
+        _time.sleep(0.02)
+        return np.zeros((10, 1280), np.float32), np.zeros((10, 1280, 5, 5), np.float16)
+
+    monkeypatch.setenv("NEIGHBORLIB_FEATURES", str(tmp_path))
+    monkeypatch.setattr(protocol, "load_benchmark", FakeBench)
+    monkeypatch.setattr(F, "dataset_features", pooled_only)
+    monkeypatch.setattr(F, "dataset_features_and_maps", combined)
+    assert extract.MAPS_BENCHMARKS == ("mirflickr", "coco-person")
+    timings = extract.extract_benchmarks(extract.DEFAULT_BENCHMARKS, progress=False)
+    assert calls == [
+        ("both", "mirflickr", 160),
+        ("pooled", "mirflickr[subset]", 128),
+        ("both", "coco-person", 160),
+        ("pooled", "synthetic-kinds", 160),
+    ]
+    recorded = extract.read_timings()
+    assert recorded["mirflickr @ 160 px"]["maps"] is True and recorded["coco-person @ 160 px"]["maps"] is True
+    assert recorded["synthetic-kinds @ 160 px"]["maps"] is False
+    assert recorded["mirflickr subset of 4,000 @ 128 px"]["maps"] is False
+    assert set(recorded) == set(timings)
 
 
 # ----------------------------------------------------------------------------- fine-tuning

@@ -160,3 +160,19 @@ def test_make_features_without_a_data_root_extracts_only_the_synthetic_set(monke
     monkeypatch.setattr(extract, "data_root", lambda: "/somewhere")
     extract.main([])
     assert calls[-1] == list(extract.DEFAULT_BENCHMARKS) == ["mirflickr", "coco-person", "synthetic-kinds"]
+
+
+def test_seeded_subset_is_sorted_reproducible_and_whole_when_large():
+    from neighborlib.protocol import seeded_subset
+
+    a = seeded_subset(1000, 100, seed=0)
+    assert len(a) == 100 and len(np.unique(a)) == 100 and (np.diff(a) > 0).all() and a.max() < 1000
+    np.testing.assert_array_equal(a, seeded_subset(1000, 100, seed=0))
+    assert not np.array_equal(a, seeded_subset(1000, 100, seed=1))
+    # the LTN studies' 8,000 MIRFlickr photos, which pages 03b, 04 and 05 share (committed outputs depend on them)
+    book = seeded_subset(25_000, 8000, seed=0)
+    assert book[:5].tolist() == [1, 4, 5, 7, 12] and book[-2:].tolist() == [24989, 24991]
+    np.testing.assert_array_equal(seeded_subset(50, None), np.arange(50))
+    np.testing.assert_array_equal(seeded_subset(50, 80), np.arange(50))
+    with pytest.raises(ValueError, match="at least one"):
+        seeded_subset(50, 0)

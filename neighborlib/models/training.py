@@ -24,7 +24,6 @@ the caller's (``"init"``). Training on CPU is therefore bit-for-bit repeatable.
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
@@ -37,6 +36,7 @@ from torch import nn
 from ..device import resolve_device
 from ..neighbours import sample_neighbourhoods
 from ..seeding import stream, torch_seed
+from .epochs import BestEpoch, EpochLog
 
 __all__ = ["NeighbourhoodFit", "NeighbourhoodModel", "TrainConfig", "Standardiser", "train_neighbourhood_model"]
 
@@ -333,16 +333,9 @@ def train_neighbourhood_model(
     decayed = list(model.regularised_parameters())
     opt = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rmsprop_alpha, foreach=False)
     dropout_gen = torch.Generator(device=dev).manual_seed(torch_seed(seed, "dropout", *keys))
-    history: list[dict[str, float]] = []
-    best: tuple[float, int, dict] | None = None
-    since_best = 0
-    bar = None
-    epochs: Any = range(1, config.epochs + 1)
-    if progress:
-        from tqdm import tqdm  # text bars: tqdm.auto warns without ipywidgets (and names its path)
-
-        epochs = bar = tqdm(epochs, desc=desc, unit="epoch", leave=False)
-    for epoch in epochs:
+    log = EpochLog(config.epochs, progress, desc)
+    best = BestEpoch(config.min_epochs, config.patience)
+    for epoch in log:
         start = time.perf_counter()
         rng = stream(seed, "sampling", *keys, _TRAIN, epoch)
         order = rng.permutation(tr_index.size)
@@ -366,20 +359,9 @@ def train_neighbourhood_model(
         val_scores = _average_scores(model, X, va_index, va_nbr, T, P, config,
                                      stream(seed, "sampling", *keys, _VAL), dev)
         val_map = mean_average_precision(val_scores, labels[va_index], per="label")
-        seconds = time.perf_counter() - start
-        history.append({"epoch": epoch, "train_loss": total / max(n_seen, 1), "val_mAP_label": val_map,
-                        "seconds": seconds})
-        if bar is not None:
-            bar.set_postfix(loss=f"{total / max(n_seen, 1):.3f}", val_mAP=f"{val_map:.4f}", s_per_epoch=f"{seconds:.1f}")
-        if best is None or val_map > best[0]:
-            best, since_best = (val_map, epoch, copy.deepcopy(model.state_dict())), 0
-        else:
-            since_best += 1
-            if config.patience is not None and epoch >= config.min_epochs and since_best >= config.patience:
-                break
-    if bar is not None:
-        bar.close()
-    assert best is not None
-    model.load_state_dict(best[2])
-    model.eval()
-    return NeighbourhoodFit(model, standardiser, config, best[1], history, int(seed), keys, dev)
+        log.record(epoch, total / max(n_seen, 1), val_map, time.perf_counter() - start)
+        if best.update(model, val_map, epoch):
+            break
+    log.close()
+    best.restore(model)
+    return NeighbourhoodFit(model, standardiser, config, best.epoch, log.history, int(seed), keys, dev)

@@ -45,8 +45,9 @@ venv: $(STAMP)
 resources: venv
 	$(PY) -m neighborlib.resources fetch --all
 
-# MIRFlickr's 25,000 and COCO-person's 2,693 photos through the backbone (about 9 minutes on
-# 2 cores the first time; resumable; nothing to do without a data root).
+# MIRFlickr's 25,000 and COCO-person's 2,693 photos through the backbone, pooled features and
+# maps in one pass (about 5 minutes on 2 cores the first time; resumable; nothing to do
+# without a data root).
 features: venv resources
 	$(PY) -m neighborlib.extract
 

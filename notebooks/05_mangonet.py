@@ -265,9 +265,9 @@ pd.Series(cost, name="ms per training image").round(2).to_frame()
 #
 # **Training.** Every network keeps its best validation epoch. NCNN keeps the LTN
 # chapter's optimiser (RMSProp 1e-4, L2 3e-3) for up to `ncnn_epochs` = 40 epochs. At
-# the LTN chapter's 10 it was still improving on these small training parts: 0.725
-# against 0.752 test mAP_C on MIRFlickr's split 0, and 0.311 against 0.395 on
-# COCO-person. InsAtten and the graph use SGD with momentum 0.9 and batch 64 for up to
+# the LTN chapter's 10 it was still improving on these small training parts: on split
+# 0's validation parts it kept its last epoch at 0.751 mAP_C on MIRFlickr and 0.302 on
+# COCO-person, against 0.787 and 0.384 when allowed 40. InsAtten and the graph use SGD with momentum 0.9 and batch 64 for up to
 # `epochs` = 20, stopping after 2 epochs without gain. The paper's learning rate of
 # 1e-3 was for fine-tuning a whole ResNet. On frozen features it is far too slow. We
 # measured on split 0's *validation* parts (never the test parts). At 1e-3, InsAtten

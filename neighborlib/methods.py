@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import neighbourhoods
+from .device import resolve_device
 from .metrics import mean_average_precision
 from .maps import MapFn
 from .models import LTN, MultiLabelLogistic, TagLogistic, TagProp, TrainConfig, knn_vote, train_neighbourhood_model
@@ -27,8 +28,7 @@ from .spatial import GRAPH_KEY, global_features, insatten_stage, standardised_ma
 
 __all__ = [
     "cnn_knn_vote", "fusion", "image_neighbourhood_vote", "insatten", "ltn", "mangonet", "sigmoid_scores", "tag_only",
-    "tagprop",
-    "visual_logistic",
+    "tagprop", "visual_logistic",
 ]
 
 
@@ -263,6 +263,7 @@ def tagprop(ks: Sequence[int] = (10, 20, 50, 100, 200), sigmoid: bool = True):
     ``data.cached(("tagprop_neighbours", K_max), ...)`` as ``{"train", "val", "test"}`` ``(n, K_max)``
     global image indices (nearest first), and shared by both variants.
     """
+
     def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
         n_train = len(data.train)
         usable = sorted({min(int(k), n_train - 1) for k in ks})  # a training image has n_train - 1 others
@@ -308,7 +309,8 @@ def sigmoid_scores(method):
     return wrapped
 
 
-def insatten(maps: np.ndarray, width: int = 512, config=None, device: str = "cpu", progress: bool = False):
+def insatten(maps: np.ndarray, width: int = 512, config: SGDConfig | None = None, device: str = "cpu",
+             progress: bool = False):
     """MangoNet's InsAtten alone (the paper's ablation, SRN-like): the stage-2 network of
     :func:`neighborlib.spatial.insatten_stage` on the split's feature ``maps`` ``(N, d, H, W)``;
     its test probabilities ``sigmoid(y)``."""
@@ -330,8 +332,8 @@ def mangonet(
     confidence: str = "probability",
     source: neighbourhoods.Source = neighbourhoods.metadata,
     width: int = 512,
-    insatten_config=None,
-    config=None,
+    insatten_config: SGDConfig | None = None,
+    config: SGDConfig | None = None,
     psi_dim: int = 512,
     keep_model: bool = False,
     device: str = "cpu",
@@ -369,7 +371,7 @@ def mangonet(
 
     def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
         start = time.perf_counter()
-        dev = torch.device(device)
+        dev = resolve_device(device)
         G = global_features(data, maps, dev)
         tables = source(data, m)
         stage = insatten_stage(data, maps, width, insatten_config, dev, progress) if nodes == "coattention" else None

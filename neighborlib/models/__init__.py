@@ -1,10 +1,13 @@
 """Models: baselines (:mod:`.baselines`, :mod:`.linear`, TagProp in :mod:`.tagprop`) and, chapter by
-chapter, the papers' networks (:mod:`.ltn`; :mod:`.fusion` with :mod:`.lstm`; all trained by :mod:`.training`)."""
+chapter, the papers' networks (:mod:`.ltn`; :mod:`.fusion` with :mod:`.lstm`, trained by :mod:`.training`;
+:mod:`.mangonet`, trained stage by stage by :mod:`.minibatch`; both loops keep epochs with :mod:`.epochs`)."""
 from .baselines import TagLogistic, knn_vote
 from .fusion import FUSION_MODELS, FusionModel, LTNAllVecs, LTNVecs, LTwin, LTwin2RNN, LTwinRNN, LZip, NeighbourhoodNet, RTN
 from .linear import MultiLabelLogistic
 from .lstm import LinearLSTM
 from .ltn import LTN
+from .mangonet import InsAtten, MangoNet, NeighbourhoodGraph
+from .minibatch import MinibatchFit, SGDConfig, fit_multilabel
 from .selection import select_fitted, select_on_grid
 from .tagprop import TagProp
 from .training import NeighbourhoodFit, TrainConfig, train_neighbourhood_model
@@ -12,6 +15,7 @@ from .training import NeighbourhoodFit, TrainConfig, train_neighbourhood_model
 __all__ = [
     "FUSION_MODELS",
     "FusionModel",
+    "InsAtten",
     "LTN",
     "LTNAllVecs",
     "LTNVecs",
@@ -20,13 +24,18 @@ __all__ = [
     "LTwinRNN",
     "LZip",
     "LinearLSTM",
+    "MangoNet",
+    "MinibatchFit",
+    "NeighbourhoodGraph",
     "NeighbourhoodNet",
     "RTN",
     "MultiLabelLogistic",
+    "SGDConfig",
     "NeighbourhoodFit",
     "TagLogistic",
     "TagProp",
     "TrainConfig",
+    "fit_multilabel",
     "knn_vote",
     "select_fitted",
     "select_on_grid",

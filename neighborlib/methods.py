@@ -296,6 +296,10 @@ def tagprop(ks: Sequence[int] = (10, 20, 50, 100, 200), sigmoid: bool = True):
 # ----------------------------------------------------------------------------- MangoNet's chapter
 
 
+def _sigmoid(logits) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
 def sigmoid_scores(method):
     """``method`` with its test scores passed through the logistic sigmoid: the logits of the
     logistic and neighbourhood models become probabilities, which MangoNet's metrics threshold
@@ -304,7 +308,7 @@ def sigmoid_scores(method):
     def wrapped(data: SplitData):
         out = method(data)
         scores, info = out if isinstance(out, tuple) else (out, {})
-        return 1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64))), info
+        return _sigmoid(scores), info
 
     return wrapped
 
@@ -395,7 +399,7 @@ def mangonet(
         part_y = {p: Y[torch.as_tensor(getattr(data, p), device=dev)] for p in ("train", "val")}
         fit = fit_multilabel(net, (inputs["train"], part_y["train"]), (inputs["val"], part_y["val"]), config=cfg,
                              seed=data.seed, keys=(data.split.index, GRAPH_KEY), progress=progress, desc="MangoNet")
-        scores = 1.0 / (1.0 + np.exp(-predict_logits(fit.model, inputs["test"])))
+        scores = _sigmoid(predict_logits(fit.model, inputs["test"]))
         info: dict[str, Any] = {"epoch": fit.best_epoch, "val mAP_label": fit.best_val_map,
                                 "s/epoch": round(fit.seconds_per_epoch, 2), "s": round(time.perf_counter() - start, 1)}
         if keep_model:

@@ -23,7 +23,34 @@ import torch
 
 from ..device import resolve_device
 
-__all__ = ["MultiLabelLogistic"]
+__all__ = ["MultiLabelLogistic", "lbfgs_minimise", "smoothed_log_odds"]
+
+
+def smoothed_log_odds(Y: np.ndarray) -> np.ndarray:
+    """``(L,)`` log-odds of each label's rate in ``Y`` ``(N, L)``, smoothed as ``(n_pos + 1) / (N + 2)``:
+    the best intercepts when nothing else is known (the start of the logistic fits)."""
+    rate = (Y.sum(axis=0) + 1.0) / (Y.shape[0] + 2.0)
+    return np.log(rate / (1 - rate))
+
+
+def lbfgs_minimise(
+    params: list[torch.Tensor], objective, max_iter: int, tol: float, tolerance_change: float
+) -> int:
+    """Minimise ``objective()`` (a scalar tensor of ``params``) by full-batch L-BFGS with a
+    strong-Wolfe line search (history 20, step 1), in place; return the iterations it ran."""
+    opt = torch.optim.LBFGS(
+        params, lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=tolerance_change,
+        history_size=20, line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = objective()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return int(opt.state[opt._params[0]].get("n_iter", 0))
 
 
 class MultiLabelLogistic:
@@ -100,25 +127,16 @@ class MultiLabelLogistic:
             W = torch.as_tensor(init.coef_.T.copy(), dtype=self.dtype, device=self.device)
             b = torch.as_tensor(init.intercept_.copy(), dtype=self.dtype, device=self.device)
         else:  # start at the log-odds of each label's rate (smoothed): the optimum of b alone
-            rate = (Y.sum(axis=0) + 1.0) / (n + 2.0)
-            b = torch.as_tensor(np.log(rate / (1 - rate)), dtype=self.dtype, device=self.device)
+            b = torch.as_tensor(smoothed_log_odds(Y), dtype=self.dtype, device=self.device)
         W.requires_grad_(True)
         b.requires_grad_(True)
-        opt = torch.optim.LBFGS(
-            [W, b], lr=1, max_iter=self.max_iter, tolerance_grad=self.tol, tolerance_change=1e-12,
-            history_size=20, line_search_fn="strong_wolfe",
-        )
         scale = 1.0 / (self.C * n)  # the objective / (C N): same minimiser, O(1) gradients
 
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
+        def objective() -> torch.Tensor:
             margin = s * (x @ W + b)
-            loss = torch.nn.functional.softplus(-margin).sum() / n + 0.5 * scale * (W * W).sum()
-            loss.backward()
-            return loss
+            return torch.nn.functional.softplus(-margin).sum() / n + 0.5 * scale * (W * W).sum()
 
-        opt.step(closure)
-        self.n_iter_ = int(opt.state[opt._params[0]].get("n_iter", 0))
+        self.n_iter_ = lbfgs_minimise([W, b], objective, self.max_iter, self.tol, 1e-12)
         self.coef_ = W.detach().T.cpu().numpy().copy()
         self.intercept_ = b.detach().cpu().numpy().copy()
         return self

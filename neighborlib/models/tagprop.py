@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from ..device import resolve_device
+from .linear import lbfgs_minimise, smoothed_log_odds
 
 __all__ = ["TagProp"]
 
@@ -168,30 +169,17 @@ class TagProp:
         params = [theta]
         alpha = beta = None
         if self.sigmoid:  # start at α = 0 and the smoothed log-odds of each label: the prior alone
-            rate = (y.sum(axis=0) + 1.0) / (n + 2.0)
             alpha = torch.zeros(n_labels, dtype=torch.float64, device=self.device, requires_grad=True)
-            beta = torch.tensor(np.log(rate / (1 - rate)), dtype=torch.float64, device=self.device)
+            beta = torch.tensor(smoothed_log_odds(y), dtype=torch.float64, device=self.device)
             beta.requires_grad_(True)
             params += [alpha, beta]
-        opt = torch.optim.LBFGS(
-            params, lr=1, max_iter=self.max_iter, tolerance_grad=self.tol, tolerance_change=1e-14,
-            history_size=20, line_search_fn="strong_wolfe",
-        )
-
         def objective() -> torch.Tensor:
             loss = self._nll(A, Y, torch.softmax(theta, 0), alpha, beta).sum() / n
             if self.sigmoid and self.l2 > 0:
                 loss = loss + 0.5 * self.l2 * ((alpha * alpha).sum() + (beta * beta).sum())
             return loss
 
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = objective()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        self.n_iter_ = int(opt.state[opt._params[0]].get("n_iter", 0))
+        self.n_iter_ = lbfgs_minimise(params, objective, self.max_iter, self.tol, 1e-14)
         with torch.no_grad():
             self.objective_ = float(objective())
             self.gamma = torch.softmax(theta, 0).detach().cpu().numpy().copy()

@@ -69,6 +69,7 @@ __all__ = [
     "average_precision_overall",
     "evaluate",
     "evaluate_mangonet",
+    "evaluate_weak",
     "summarise",
     "format_mean_std",
 ]
@@ -567,6 +568,38 @@ def evaluate_mangonet(scores: Any, targets: Any, k: int = 3, threshold: float = 
         "mAP_O": average_precision_overall(s, t),
         "CP": r.per_label_precision, "CR": r.per_label_recall, "CF1": r.per_label_f1,
         "OP": r.overall_precision, "OR": r.overall_recall, "OF1": r.overall_f1,
+    }
+
+
+def evaluate_weak(scores: Any, targets: Any) -> dict[str, float]:
+    """The weak-supervision paper's table columns (its "Evaluation Metrics") for one split.
+
+    Keys:
+
+    * ``imAP``: the mean over **every** image of the AP ranking that image's labels, an image
+      without a label counting 0. The paper averages over every image: its RandomGuess row has
+      imAP = 0.072 on MIRFlickr, the mean label frequency over all 25,000 images, half of
+      which have no label. (A random ranking's expected *AP* is higher than that frequency, so
+      its exact per-image rule is not recoverable; this is the closest reading we found.)
+    * ``imAP_labelled``: the same mean over the images with a label only (the book's per-image
+      mAP elsewhere, :func:`mean_average_precision` ``per="image"``).
+    * ``mAP``: the mean over labels of the AP ranking the images (``per="label"``).
+    * ``MicroAUC``: one ROC AUC over all ``N * L`` concatenated scores; ``MacroAUC``: the mean
+      of the per-label AUCs (both :func:`auc`).
+
+    Args:
+        scores: (N, L) confidence scores (the micro figures compare them across labels).
+        targets: (N, L) binary ground truth.
+    """
+    s, t = _check_pair(scores, targets)
+    per_image = average_precision_per_image(s, t)
+    labelled = ~np.isnan(per_image)
+    return {
+        "imAP": float(np.nan_to_num(per_image, nan=0.0).mean()) if len(per_image) else float("nan"),
+        "imAP_labelled": float(per_image[labelled].mean()) if labelled.any() else float("nan"),
+        "mAP": mean_average_precision(s, t, per="label"),
+        "MicroAUC": auc(s, t, average="micro"),
+        "MacroAUC": auc(s, t, average="macro"),
     }
 
 

@@ -14,8 +14,10 @@ __all__ = [
     "plot_gain_against_frequency",
     "plot_label_lift_heatmap",
     "plot_label_neighbour_curve",
+    "plot_neighbour_iterations",
     "plot_photo_rows",
     "plot_precision_recall",
+    "plot_refined_tags",
     "plot_weight_halves",
     "style_params",
 ]
@@ -241,6 +243,70 @@ def plot_photo_rows(
                 y -= 0.11
             y -= 0.04
         for ax in axes[r]:
+            ax.axis("off")
+    if synthetic:
+        fig.text(0.99, 0.01, "SYNTHETIC DATA", ha="right", color="crimson", fontweight="bold")
+    return fig
+
+
+def plot_neighbour_iterations(
+    query: np.ndarray,
+    rows: Sequence[tuple[str, Sequence[np.ndarray], Sequence[bool]]],
+    synthetic: bool = False,
+) -> plt.Figure:
+    """The weak-supervision paper's Figure 4: a query photo and its selected neighbours as training goes on.
+
+    Each row is ``(title, neighbour photos, relevant flags)``; a relevant neighbour (one that
+    shares a label with the query) gets a green frame, an irrelevant one a red frame, as in
+    the paper. The query is drawn at the start of every row.
+    """
+    n = max(len(r[1]) for r in rows)
+    fig, axes = plt.subplots(len(rows), n + 1, figsize=(1.35 * (n + 1), 1.45 * len(rows)), squeeze=False)
+    for r, (title, photos, relevant) in enumerate(rows):
+        axes[r, 0].imshow(query)
+        axes[r, 0].set_ylabel(title, fontsize=8, rotation=0, ha="right", va="center")
+        for j in range(n):
+            ax = axes[r, j + 1]
+            if j < len(photos):
+                ax.imshow(photos[j])
+                for side in ax.spines.values():
+                    side.set_edgecolor("tab:green" if relevant[j] else "tab:red")
+                    side.set_linewidth(3)
+            else:
+                ax.set_visible(False)
+        for ax in axes[r]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title("query", fontsize=8)
+    for j in range(n):
+        axes[0, j + 1].set_title(f"neighbour {j + 1}", fontsize=8)
+    fig.supxlabel("selected neighbours, nearest first (green: shares a label with the query)", fontsize=8)
+    if synthetic:
+        fig.text(0.99, 0.01, "SYNTHETIC DATA", ha="right", color="crimson", fontweight="bold")
+    return fig
+
+
+def plot_refined_tags(rows: Sequence[Mapping[str, object]], synthetic: bool = False) -> plt.Figure:
+    """The weak-supervision paper's Figure 3: photos with their user tags and refined tags.
+
+    Each row maps ``"photo"``, ``"title"`` (e.g. the labels) and ``"columns"``: ``{heading:
+    [(tag, stands for a label), ...]}``, drawn as side-by-side lists under the photo, blue for
+    a tag that stands for one of the photo's labels and red otherwise.
+    """
+    n = len(rows)
+    fig, axes = plt.subplots(2, n, figsize=(2.9 * n, 5.0), gridspec_kw={"height_ratios": [1.3, 1.0]}, squeeze=False)
+    for j, row in enumerate(rows):
+        axes[0, j].imshow(row["photo"])
+        axes[0, j].set_title(str(row["title"]), fontsize=8)
+        text_ax = axes[1, j]
+        columns = row["columns"]  # type: ignore[assignment]
+        for k, (heading, tags) in enumerate(columns.items()):  # type: ignore[union-attr]
+            x = k / max(len(columns), 1)  # type: ignore[arg-type]
+            text_ax.text(x, 1.0, heading, fontsize=8, fontweight="bold", va="top", transform=text_ax.transAxes)
+            for r, (tag, right) in enumerate(tags):
+                text_ax.text(x, 0.86 - 0.13 * r, tag, fontsize=8, va="top", color="tab:blue" if right else "tab:red",
+                             transform=text_ax.transAxes)
+        for ax in axes[:, j]:
             ax.axis("off")
     if synthetic:
         fig.text(0.99, 0.01, "SYNTHETIC DATA", ha="right", color="crimson", fontweight="bold")

@@ -12,7 +12,9 @@ The protocol, as Johnson et al. (2015) state it:
 1. drop images without any metadata and images without any label;
 2. split the rest at random into train / val / test in the paper's proportions
    (110K / 40K / 40,253 of 190,253: :data:`LTN_FRACTIONS`), 5 seeded splits
-   (:func:`neighborlib.data.random_splits`, stream ``"splits"``);
+   (:func:`neighborlib.data.random_splits`, stream ``"splits"``); the weak-supervision
+   chapter splits every image in its paper's proportions instead (``fractions=``
+   :data:`WEAK_FRACTIONS`, ``every_image=True``);
 3. per split, fit the vocabulary (the τ most frequent tokens) on the **training** part
    only - caption words of COCO too - and drop from every part the images none of whose
    tokens is in it (they have no metadata in the vocabulary);
@@ -60,6 +62,7 @@ __all__ = [
     "Benchmark",
     "LTN_FRACTIONS",
     "SYNTHETIC_KINDS",
+    "WEAK_FRACTIONS",
     "ProtocolResult",
     "SplitData",
     "benchmark_features",
@@ -83,6 +86,11 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "synthetic": ("Synthetic", "the SYNTHETIC social-image world (tags, groups, sets)"),
     "synthetic-kinds": ("Synthetic (all kinds)", "the SYNTHETIC world's images that carry tags, groups and sets"),
 }
+
+#: The weak-supervision paper's split: "one-fifth data for training and the rest for test"
+#: (5,000 of MIRFlickr's 25,000). The protocol needs a validation part for its choices, so a
+#: tenth of the images is taken from what the paper tests on: train 1/5, val 1/10, test 7/10.
+WEAK_FRACTIONS: tuple[float, float, float] = (0.2, 0.1, 0.7)
 
 #: The ``"synthetic-kinds"`` set: images generated, and the photo size they are rendered at.
 #: Of 12,000 generated images (seed 0) 2,085 carry all three kinds of metadata.
@@ -252,13 +260,27 @@ def seeded_subset(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
 # ----------------------------------------------------------------------------- splits
 
 
-def protocol_splits(bench: Benchmark, n_splits: int = 5, seed: int = 0) -> list[Split]:
-    """Steps 1-2 of the protocol: seeded splits of the images that have metadata and labels."""
+def protocol_splits(
+    bench: Benchmark,
+    n_splits: int = 5,
+    seed: int = 0,
+    *,
+    fractions: tuple[float, float, float] = LTN_FRACTIONS,
+    every_image: bool = False,
+) -> list[Split]:
+    """Steps 1-2 of the protocol: seeded splits of the images that have metadata and labels.
+
+    ``fractions``: the (train, val, test) proportions (default LTN's; the weak-supervision
+    chapter passes :data:`WEAK_FRACTIONS`). ``every_image``: split every image, with or
+    without tags and labels - step 1 is skipped here and step 3's dropping in
+    :func:`run_protocol` (the weak-supervision paper counts all N = 25,000 MIRFlickr images;
+    an image without labels is then a negative for every label).
+    """
     ds = bench.dataset
-    eligible = (ds.labels.sum(axis=1) > 0) & np.fromiter(
+    eligible = None if every_image else (ds.labels.sum(axis=1) > 0) & np.fromiter(
         (len(t) > 0 for t in bench.tokens), dtype=bool, count=len(ds)
     )
-    return random_splits(len(ds), n_splits, seed=seed, fractions=LTN_FRACTIONS, eligible=eligible)
+    return random_splits(len(ds), n_splits, seed=seed, fractions=fractions, eligible=eligible)
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,20 +346,29 @@ class SplitData:
 
 
 def split_data(
-    bench: Benchmark, index: int = 0, *, n_splits: int = 5, seed: int = 0, features: np.ndarray | None = None
+    bench: Benchmark,
+    index: int = 0,
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+    features: np.ndarray | None = None,
+    fractions: tuple[float, float, float] = LTN_FRACTIONS,
+    every_image: bool = False,
 ) -> SplitData:
     """Split ``index`` of :func:`run_protocol`'s splits, as its methods see it (for figures
     that look inside one split: its neighbour tables, its test images)."""
-    splits = protocol_splits(bench, n_splits, seed)
+    splits = protocol_splits(bench, n_splits, seed, fractions=fractions, every_image=every_image)
     if not 0 <= index < len(splits):
         raise ValueError(f"split index {index} outside 0..{len(splits) - 1}")
-    return _split_data(bench, splits[index], features, seed)
+    return _split_data(bench, splits[index], features, seed, every_image)
 
 
-def _split_data(bench: Benchmark, split: Split, features: np.ndarray | None, seed: int) -> SplitData:
+def _split_data(
+    bench: Benchmark, split: Split, features: np.ndarray | None, seed: int, every_image: bool = False
+) -> SplitData:
     vocab = Vocabulary.top_frequent(bench.tokens, bench.tau, index=split.train)
     Z = vocab.encode(bench.tokens).tocsr()
-    in_vocab = np.diff(Z.indptr) > 0
+    in_vocab = np.ones(Z.shape[0], dtype=bool) if every_image else np.diff(Z.indptr) > 0
     kept = replace(
         split,
         train=split.train[in_vocab[split.train]],
@@ -426,6 +457,8 @@ def run_protocol(
     keep_scores: bool = False,
     progress: bool = True,
     evaluator: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
+    fractions: tuple[float, float, float] = LTN_FRACTIONS,
+    every_image: bool = False,
 ) -> ProtocolResult:
     """Run every method on the same seeded splits of ``bench`` and score it on each test part.
 
@@ -441,11 +474,14 @@ def run_protocol(
         evaluator: ``(scores, targets) -> metrics`` of one split; default
             :func:`neighborlib.metrics.evaluate` with ``ks`` (MangoNet's chapter passes
             :func:`neighborlib.metrics.evaluate_mangonet`).
+        fractions, every_image: the splits' proportions and whether step 1 (and step 3's
+            dropping of images without in-vocabulary metadata) is skipped: see
+            :func:`protocol_splits` (the weak-supervision chapter: :data:`WEAK_FRACTIONS`, all images).
     """
     if features is not None and len(features) != len(bench):
         raise ValueError(f"features has {len(features)} rows for the {len(bench)} images of {bench.title}")
     score = evaluator or (lambda s, t: _metrics.evaluate(s, t, ks=ks))
-    splits = protocol_splits(bench, n_splits, seed)
+    splits = protocol_splits(bench, n_splits, seed, fractions=fractions, every_image=every_image)
     names = list(methods) + (["Upper bound"] if upper_bound else [])
     out_metrics: dict[str, list] = {n: [] for n in names}
     out_info: dict[str, list] = {n: [] for n in names}
@@ -458,7 +494,7 @@ def run_protocol(
         bar = tqdm(total=len(splits) * len(methods), desc=f"{bench.title} protocol", unit="fit")
     try:
         for split in splits:
-            data = _split_data(bench, split, features, seed)
+            data = _split_data(bench, split, features, seed, every_image)
             evaluated.append(data.split)
             y_test = data.Y("test")
             for name, method in methods.items():

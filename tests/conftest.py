@@ -46,3 +46,18 @@ def require_real_data(name: str) -> Path:
     if folder is None:
         pytest.skip(f"real {name} data not under the data root (set NEIGHBORLIB_DATA or place ../shared/data)")
     return folder
+
+
+@pytest.fixture(scope="session")
+def wordnet_root() -> Path:
+    """The WordNet resource folder: ``$NEIGHBORLIB_WORDNET_ROOT``, else the one ``make resources``
+    fetched; the test is skipped without either."""
+    env = os.environ.get("NEIGHBORLIB_WORDNET_ROOT")
+    if env:
+        return Path(env)
+    try:
+        from neighborlib.resources import resource_dir
+
+        return Path(resource_dir("wordnet"))
+    except Exception as exc:  # the resource package is not installed / not unpacked
+        pytest.skip(f"WordNet resource unavailable: {exc!r}")

@@ -29,3 +29,26 @@ def test_label_neighbour_curve_has_labelled_axes_and_one_line_per_curve():
     assert len(solid) == 2 and np.allclose(solid[1].get_ydata(), 0.5)
     assert any(t.get_text() == "SYNTHETIC DATA" for t in ax.texts)
     plt.close(ax.figure)
+
+
+def test_neighbour_iterations_frames_relevant_neighbours_green():
+    photo = np.zeros((8, 8, 3))
+    fig = plots.plot_neighbour_iterations(photo, [("φ0", [photo, photo], [True, False]), ("batch 5", [photo], [True])])
+    axes = fig.axes
+    assert len(axes) == 2 * 3
+    colours = [ax.spines["top"].get_edgecolor() for ax in axes[1:3]]
+    assert colours[0] != colours[1]  # one relevant (green), one not (red)
+    assert not axes[5].get_visible()  # the second row has one neighbour: its second slot is hidden
+    assert fig._supxlabel.get_text()
+    plt.close(fig)
+
+
+def test_refined_tags_colours_tags_by_label():
+    photo = np.zeros((8, 8, 3))
+    rows = [{"photo": photo, "title": "labels: dog", "columns": {"user tags": [("dog", True), ("cute", False)],
+                                                                 "refined": [("puppy (0.4)", False)]}}]
+    fig = plots.plot_refined_tags(rows)
+    texts = {t.get_text(): t.get_color() for t in fig.axes[1].texts}
+    assert set(texts) == {"user tags", "refined", "dog", "cute", "puppy (0.4)"}
+    assert texts["dog"] != texts["cute"]
+    plt.close(fig)

@@ -28,16 +28,8 @@ from neighborlib.data.base import DataFormatError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def root() -> Path:
-    env = os.environ.get("NEIGHBORLIB_WORDNET_ROOT")
-    if env:
-        return Path(env)
-    try:
-        from neighborlib.resources import resource_dir
-
-        return Path(resource_dir("wordnet"))
-    except Exception as exc:  # the resource package is not installed / not unpacked
-        pytest.skip(f"WordNet resource unavailable: {exc!r}")
+def root(wordnet_root) -> Path:
+    return wordnet_root
 
 
 @pytest.fixture(scope="module")

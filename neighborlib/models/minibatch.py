@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -104,9 +104,10 @@ def predict_logits(model: nn.Module, inputs: Sequence[torch.Tensor], batch_size:
 def fit_multilabel(
     model: nn.Module,
     train: tuple[Sequence[torch.Tensor], torch.Tensor],
-    val: tuple[Sequence[torch.Tensor], torch.Tensor],
+    val: tuple[Sequence[torch.Tensor], torch.Tensor] | None,
     *,
     config: SGDConfig = SGDConfig(),
+    score_val: Callable[[nn.Module], float] | None = None,
     seed: int = 0,
     keys: Sequence[int] = (),
     progress: bool = False,
@@ -119,6 +120,9 @@ def fit_multilabel(
             they get the L2 penalty.
         train, val: per-image input tensors (each ``(Q, ...)``, rows aligned) and ``(Q, L)``
             float targets in {0, 1}, on the model's device.
+        score_val: ``model -> float`` replacing the per-label mAP on ``val`` as the epoch's
+            validation score (chapter 6 trains on user tags and chooses the epoch on the
+            validation *labels*); ``val`` may then be ``None``.
         config: :class:`SGDConfig`.
         seed, keys: the epoch order's stream (``"sampling"``, keyed by ``(*keys, epoch)``).
         progress: a tqdm bar over epochs with the loss, validation mAP and seconds per epoch.
@@ -128,10 +132,18 @@ def fit_multilabel(
     """
     from ..metrics import mean_average_precision
 
-    (x_train, y_train), (x_val, y_val) = train, val
+    x_train, y_train = train
     _check_inputs(x_train, y_train, "train")
-    _check_inputs(x_val, y_val, "val")
-    y_val_np = y_val.cpu().numpy()
+    if score_val is None:
+        if val is None:
+            raise ValueError("fit_multilabel needs a validation part or a score_val")
+        x_val, y_val = val
+        _check_inputs(x_val, y_val, "val")
+        y_val_np = y_val.cpu().numpy()
+
+        def score_val(m: nn.Module) -> float:
+            return mean_average_precision(predict_logits(m, x_val), y_val_np, per="label")
+
     decayed = list(model.regularised_parameters()) if hasattr(model, "regularised_parameters") else []
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=False)
     log = EpochLog(config.epochs, progress, desc)
@@ -152,7 +164,7 @@ def fit_multilabel(
                 torch._foreach_add_([p.grad for p in decayed], decayed, alpha=config.l2)
             opt.step()
             total += float(loss.detach()) * len(rows)
-        val_map = mean_average_precision(predict_logits(model, x_val), y_val_np, per="label")
+        val_map = float(score_val(model))
         log.record(epoch, total / max(n, 1), val_map, time.perf_counter() - start)
         if best.update(model, val_map, epoch):
             break

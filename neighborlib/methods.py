@@ -142,7 +142,7 @@ def ltn(
     def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
         X = _features(data, "LTN")
         model = LTN(X.shape[1], data.labels.shape[1], h=h, dropout=dropout,
-                    tag_dim=data.Z.shape[1] if tag_vector else 0, generator=_init_generator(data))
+                    tag_dim=data.Z.shape[1] if tag_vector else 0, generator=init_generator(data))
         return _fit_and_score(data, model, source(data, M), cfg, data.Z if tag_vector else None, None,
                               keep_model, device, progress, "LTN")
 
@@ -187,7 +187,7 @@ def fusion(
                 raise ValueError(f"{cls.name} reads a metadata map: pass feed= (e.g. maps.identity())")
             pi = feed(data).values
         net = cls(X.shape[1], data.labels.shape[1], meta_dim=0 if pi is None else pi.shape[1], h=h,
-                  dropout=dropout, generator=_init_generator(data))
+                  dropout=dropout, generator=init_generator(data))
         return _fit_and_score(data, net, source(data, M), cfg, None, pi, keep_model, device, progress, cls.name)
 
     return method
@@ -199,7 +199,7 @@ def _features(data: SplitData, name: str) -> np.ndarray:
     return data.features
 
 
-def _init_generator(data: SplitData) -> torch.Generator:
+def init_generator(data: SplitData) -> torch.Generator:
     """The network's initialisation stream: keyed by the split, so models of a split start alike."""
     return torch.Generator().manual_seed(torch_seed(data.seed, "init", data.split.index))
 

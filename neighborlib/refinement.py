@@ -27,6 +27,7 @@ import scipy.sparse as sp
 import torch
 
 from .data.vocab import Vocabulary, document_frequency
+from .methods import init_generator
 from .metrics import mean_average_precision
 from .models import TagProp
 from .models.minibatch import SGDConfig, fit_multilabel, predict_logits
@@ -34,7 +35,7 @@ from .models.refine import cca_knn, random_guess, rpca, tag_cooccur, tag_vote
 from .models.weak import DynamicBatches, TagNet, WeakConfig, WeakFit, candidate_sets, fit_weak
 from .neighbours import cosine_neighbours
 from .protocol import Benchmark, SplitData
-from .seeding import stream, torch_seed
+from .seeding import stream
 from .tagsemantics import normalised_google_distance, tag_affinity, weak_vocabulary, wordnet_distance, wordnet_lemmatiser
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -354,10 +355,6 @@ def tagprop_tags(ts: TagSet, ks: Sequence[int] = (25, 50, 100), task: str = "ann
 # ----------------------------------------------------------------------------- φ0 and the model
 
 
-def _init(data: SplitData) -> torch.Generator:
-    return torch.Generator().manual_seed(torch_seed(data.seed, "init", data.split.index))
-
-
 def _probabilities(model: TagNet, X: torch.Tensor) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-predict_logits(model, [X], batch_size=4096)))
 
@@ -369,7 +366,7 @@ def _phi0(ts: TagSet, data: SplitData, task: str, hidden: int, config: SGDConfig
         X = _standardised(data, task).to(device)
         pool = _pool(data, task)
         G = torch.as_tensor(ts.tags(pool), device=device)
-        model = TagNet(X.shape[1], ts.n_tags, hidden, generator=_init(data)).to(device)
+        model = TagNet(X.shape[1], ts.n_tags, hidden, generator=init_generator(data)).to(device)
         val_X = X[torch.as_tensor(data.val, device=device)]
         start = time.perf_counter()
         fit = fit_multilabel(model, ([X[torch.as_tensor(pool, device=device)]], G), None, config=config,

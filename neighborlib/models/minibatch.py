@@ -81,12 +81,19 @@ class MinibatchFit:
         return float(self.history[self.best_epoch - 1]["val_mAP_label"])
 
 
+def first_nonfinite_row(t: torch.Tensor) -> int | None:
+    """The first row of ``t`` ``(N, ...)`` holding NaN or inf, or ``None`` (integer tensors: ``None``)."""
+    if not t.is_floating_point() or torch.isfinite(t).all():
+        return None
+    return int(torch.nonzero(~torch.isfinite(t.reshape(len(t), -1)))[0, 0])
+
+
 def _check_inputs(inputs: Sequence[torch.Tensor], targets: torch.Tensor, part: str) -> None:
     for k, t in enumerate(inputs):
         if t.shape[0] != targets.shape[0]:
             raise ValueError(f"{part}: input {k} has {t.shape[0]} rows for {targets.shape[0]} targets")
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            r = int(torch.nonzero(~torch.isfinite(t.reshape(len(t), -1)))[0, 0])
+        r = first_nonfinite_row(t)
+        if r is not None:
             raise ValueError(f"{part}: input {k} contains NaN or inf (row {r})")
 
 

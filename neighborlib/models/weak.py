@@ -43,6 +43,7 @@ from torch import nn
 from ..seeding import stream
 from .epochs import BestEpoch, EpochLog
 from .mangonet import _he
+from .minibatch import first_nonfinite_row
 
 __all__ = [
     "DynamicBatches", "TagNet", "candidate_sets", "WeakConfig", "WeakFit", "fit_weak", "semantic_dependency",
@@ -346,9 +347,9 @@ def _embed_all(model: TagNet, X: torch.Tensor, batch: int = 4096) -> torch.Tenso
 
 
 def _check_finite(name: str, t: torch.Tensor) -> None:
-    bad = ~torch.isfinite(t.reshape(len(t), -1)).all(1)
-    if bad.any():
-        raise ValueError(f"{name} contains NaN or inf (row {int(torch.nonzero(bad)[0, 0])})")
+    r = first_nonfinite_row(t)
+    if r is not None:
+        raise ValueError(f"{name} contains NaN or inf (row {r})")
 
 
 def fit_weak(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .protocol import ProtocolResult
 
-__all__ = ["Gap", "claims_table", "paired_gap", "verdict"]
+__all__ = ["Gap", "claims_table", "paired_gap", "stability", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,27 @@ def verdict(gap: Gap | float, expected_sign: int = 1, tolerance: float = 0.0) ->
     if (d < -tolerance).all():
         return "refuted"
     return "not resolved"
+
+
+def stability(values: Sequence[float], noise: Sequence[float], level: float = 0.05) -> tuple[float, float, str]:
+    """Whether a setting matters beyond training noise: the variance of a metric over the
+    setting's ``values`` (e.g. over ``k``) against its variance over seeds at one setting
+    (``noise``), by the one-sided F test of ``var(values) / var(noise)``.
+
+    Returns ``(F, p, verdict)``: ``"confirmed"`` (stable: ``p >= level``, the setting moves the
+    metric no more than reseeding does), ``"refuted"`` (``p < level``) or ``"not resolved"``
+    (fewer than two noise values, or no noise at all).
+    """
+    from scipy.stats import f as f_dist
+
+    v, n = np.asarray(values, float), np.asarray(noise, float)
+    if v.size < 2:
+        raise ValueError("stability needs at least two values of the setting")
+    if n.size < 2 or np.var(n, ddof=1) == 0:
+        return float("nan"), float("nan"), "not resolved"
+    F = float(np.var(v, ddof=1) / np.var(n, ddof=1))
+    p = float(f_dist.sf(F, v.size - 1, n.size - 1))
+    return F, p, "confirmed" if p >= level else "refuted"
 
 
 def claims_table(rows: Sequence[dict]) -> pd.DataFrame:

@@ -53,6 +53,7 @@ __all__ = [
     "embed_metadata",
     "has_vector",
     "label_vectors",
+    "label_word_vectors",
     "label_words",
     "load_word_vectors",
     "lookup",
@@ -307,6 +308,82 @@ def label_vectors(label_names: Sequence[str], vectors: KeyedVectors) -> tuple[np
         else:
             missing.append(name)
     return V, missing
+
+
+def _wordnet_stand_in(vectors: KeyedVectors, wn, label: str) -> tuple[list[int], str] | None:
+    """The first WordNet lemma with a vector: the label's first noun sense that is not a
+    person, then its hypernyms breadth first (a lemma of several words counts when each
+    word has a vector). Hypernyms of one synset are visited in the order of their names."""
+    phrase = "_".join(label_words(label)).lower()
+    senses = wn.synsets(phrase, "n") if phrase else []
+    if not senses:
+        return None
+    person = wn.synset("person.n.01")
+    things = [ss for ss in senses if not any(person in path for path in ss.hypernym_paths())]
+    frontier, seen, depth = [(things or senses)[0]], set(), 0
+    while frontier:
+        for ss in frontier:
+            for lemma in ss.lemma_names():
+                if lemma.lower() == phrase:
+                    continue
+                rows = [lookup(vectors, w) for w in label_words(lemma)]
+                if rows and all(r is not None for r in rows):
+                    how = "synonym" if depth == 0 else f"hypernym (+{depth})"
+                    return rows, f"WordNet {how}: {lemma.replace('_', ' ')}"
+        seen.update(frontier)
+        # hypernyms() iterates a set of pointers (its order changes with the process's hash
+        # seed): sorted by name, the stand-in is the same in every run
+        frontier = [h for ss in frontier for h in sorted(ss.hypernyms(), key=lambda x: x.name()) if h not in seen]
+        depth += 1
+    return None
+
+
+def label_word_vectors(
+    label_names: Sequence[str], vectors: KeyedVectors, wn=None, normalise: bool = True
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """One vector per label, with a documented treatment of labels the resource lacks.
+
+    In order, the first that applies:
+
+    1. ``"words"``: every word of the label (:func:`label_words`) has a vector - their mean
+       (:func:`label_vectors`' rule: ``"plant_life"`` is the mean of plant and life);
+    2. ``"WordNet ..."`` (when ``wn``, a WordNet reader, is given): the first lemma with a
+       vector among the label's first noun sense and then its hypernyms, breadth first
+       (word2vec's 26,423 words have no "zebra": its hypernym "equine" stands in). A label
+       names a thing in a photo, so senses that are people are passed over ("toaster":
+       one who proposes a toast);
+    3. ``"partial"``: the mean of the words that have a vector (``"potted plant"`` -> plant);
+    4. ``"none"``: a zero row.
+
+    Args:
+        normalise: scale every non-zero row to unit length (GloVe's norms vary with word
+            frequency; chapter 7's margin then means the same for both resources).
+
+    Returns:
+        ``(V, table)``: ``V`` float32 ``(L, d)`` in the order of ``label_names``; ``table`` one
+        row per label (index ``label``) with columns ``source`` and ``words`` (those averaged).
+    """
+    V = np.zeros((len(label_names), int(vectors.vector_size)), dtype=np.float32)
+    rows_out = []
+    for j, name in enumerate(label_names):
+        words = label_words(name)
+        rows = [lookup(vectors, w) for w in words]
+        found = [r for r in rows if r is not None]
+        stand_in = None
+        if found and len(found) == len(rows):
+            use, source = found, "words"
+        elif wn is not None and (stand_in := _wordnet_stand_in(vectors, wn, name)) is not None:
+            use, source = stand_in
+        elif found:
+            use, source = found, "partial"
+        else:
+            use, source = [], "none"
+        if use:
+            v = vectors.vectors[use].astype(np.float64).mean(axis=0)
+            V[j] = v / np.linalg.norm(v) if normalise and np.linalg.norm(v) > 0 else v
+        rows_out.append({"label": name, "source": source,
+                         "words": ", ".join(vectors.index_to_key[r] for r in use)})
+    return V, pd.DataFrame(rows_out).set_index("label")
 
 
 # ----------------------------------------------------------------------------- coverage

@@ -70,6 +70,8 @@ __all__ = [
     "evaluate",
     "evaluate_mangonet",
     "evaluate_weak",
+    "evaluate_zero_shot",
+    "expected_random_ap",
     "summarise",
     "format_mean_std",
 ]
@@ -600,6 +602,65 @@ def evaluate_weak(scores: Any, targets: Any) -> dict[str, float]:
         "mAP": mean_average_precision(s, t, per="label"),
         "MicroAUC": auc(s, t, average="micro"),
         "MacroAUC": auc(s, t, average="macro"),
+    }
+
+
+def expected_random_ap(n_positive: Any, n_items: Any) -> np.ndarray:
+    """The expected AP of a uniformly random ranking of ``n_items`` of which ``n_positive`` are
+    relevant (the chance level of a per-label or per-image AP)::
+
+        E[AP] = (1/n) [H_n + (m - 1)/(n - 1) (n - H_n)],   H_n = Σ_{r=1}^n 1/r,
+
+    from ``AP = (1/m) Σ_{relevant i} precision@rank_i`` and the hypergeometric count of relevant
+    items above a relevant one. Element-wise over arrays; NaN where ``n_positive = 0``.
+    """
+    m = np.asarray(n_positive, dtype=np.float64)
+    n = np.broadcast_to(np.asarray(n_items, dtype=np.float64), m.shape)
+    if (m > n).any() or (m < 0).any():
+        raise ValueError("need 0 <= n_positive <= n_items")
+    harmonic = np.vectorize(lambda k: float(np.sum(1.0 / np.arange(1, int(k) + 1))))(n) if n.size else n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 1, (m - 1) / np.maximum(n - 1, 1), 1.0)
+        out = (harmonic + share * (n - harmonic)) / n
+    return np.where(m > 0, out, np.nan)
+
+
+def evaluate_zero_shot(scores: Any, targets: Any, unseen: Sequence[int], k: int = 3) -> dict[str, float]:
+    """Zero-shot labels (chapter 7) for one label split: ``unseen`` label columns were held out.
+
+    Keys:
+
+    * ``mAP_unseen``, ``mAP_seen``: per-label mAP over the unseen and the seen columns (a
+      label's AP ranks images, so it does not depend on the other labels);
+    * ``H``: their harmonic mean (the generalised zero-shot literature's summary);
+    * ``mAP_image_unseen``: the **zero-shot** setting, each image ranking the unseen labels
+      only (images with an unseen positive);
+    * ``mAP_image_all``, ``F1@k_all``: the **generalised** setting, seen and unseen labels
+      competing in one ranking (per-image mAP, overall F1 of the top ``k``);
+    * ``R@k_unseen``: in that competition, the share of the unseen positives that reach an
+      image's top ``k`` (seen labels crowd them out when a method favours what it trained on).
+
+    Args:
+        scores: (N, L) scores of every label. targets: (N, L). unseen: the held-out columns.
+    """
+    s, t = _check_pair(scores, targets)
+    unseen = np.asarray(unseen, dtype=int)
+    mask = np.zeros(s.shape[1], dtype=bool)
+    mask[unseen] = True
+    if not mask.any() or mask.all():
+        raise ValueError("unseen must hold some but not all of the label columns")
+    m_unseen = mean_average_precision(s[:, mask], t[:, mask], per="label")
+    m_seen = mean_average_precision(s[:, ~mask], t[:, ~mask], per="label")
+    top = _top_k_weights(s, k)
+    pos_unseen = float(t[:, mask].sum())
+    return {
+        "mAP_unseen": m_unseen,
+        "mAP_seen": m_seen,
+        "H": _f1(m_seen, m_unseen),
+        "mAP_image_unseen": mean_average_precision(s[:, mask], t[:, mask], per="image"),
+        "mAP_image_all": mean_average_precision(s, t, per="image"),
+        f"F1@{k}_all": _prf_from_prediction(top, t).overall_f1,
+        f"R@{k}_unseen": float((top[:, mask] * t[:, mask]).sum() / pos_unseen) if pos_unseen else float("nan"),
     }
 
 

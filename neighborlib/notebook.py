@@ -12,7 +12,9 @@ plain annotated assignments of literals, which papermill itself understands
     data_root: Optional[str] = None  # None: $NEIGHBORLIB_DATA, else ../shared/data
 
     # %% the next cell
-    params = check_parameters(globals(), "01_data_and_neighbourhoods", choices={...})
+    params, DEVICE = start_chapter(globals(), "01_data_and_neighbourhoods")
+
+:func:`start_chapter` is :func:`check_parameters` and the rest of every chapter's set-up.
 
 :func:`check_parameters` reads the parameters cell's own source and papermill's injected
 cell from the kernel's input history (``In``; where an executor keeps none, such as nbval,
@@ -38,7 +40,9 @@ __all__ = [
     "clean_execution_metadata",
     "limit_threads",
     "parse_parameters",
+    "real_sets",
     "resolve_device",
+    "start_chapter",
     "sync_pair",
 ]
 
@@ -284,6 +288,54 @@ def limit_threads(threads: int) -> None:
         raise ParameterError(f"parameter threads: must be a positive integer, got {threads!r}")
     torch.set_num_threads(threads)
     threadpool_limits(limits=threads)  # kept until the process ends (no context manager)
+
+
+#: The choices every chapter declares for its ``dataset`` and ``device`` parameters.
+CHAPTER_CHOICES: dict[str, list[str]] = {"dataset": ["auto", "mirflickr", "synthetic"], "device": ["cpu", "cuda", "auto"]}
+
+
+def start_chapter(
+    namespace: Mapping[str, Any], notebook: str, choices: Mapping[str, Iterable[Any]] | None = None
+) -> tuple[SimpleNamespace, str]:
+    """The set-up cell of every chapter, run right after its parameters cell.
+
+    Checks the parameters (:func:`check_parameters`, with :data:`CHAPTER_CHOICES` unless
+    ``choices`` replaces them), gives the kernel the book's figure style and three decimals
+    in pandas tables, resolves ``params.device`` (:func:`resolve_device`) and pins the thread
+    pools to ``params.threads`` (:func:`limit_threads`). The style and the precision are the
+    chapter kernel's own settings, for the rest of the kernel.
+
+    Returns:
+        ``(params, device)``.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from .plots import style_params
+
+    params = check_parameters(namespace, notebook, choices=CHAPTER_CHOICES if choices is None else choices)
+    plt.rcParams.update(style_params())
+    pd.set_option("display.precision", 3)
+    device = resolve_device(params.device)
+    limit_threads(params.threads)
+    return params, device
+
+
+def real_sets(params: SimpleNamespace) -> tuple[Path | None, bool, bool]:
+    """Which real sets a chapter runs on, from its ``data_root`` and ``dataset`` parameters.
+
+    Returns ``(root, real, coco)``: the data root (:func:`neighborlib.data.data_root`, ``None``
+    without one); ``real``, MIRFlickr is there and ``dataset`` is not ``"synthetic"`` (else the
+    chapter runs on the synthetic world); ``coco``, the COCO-person tables run too: real data,
+    COCO under the root, ``dataset == "auto"`` and the chapter's ``coco`` parameter (if it has
+    one) true.
+    """
+    from .data import data_root
+
+    root = data_root(params.data_root)
+    real = params.dataset != "synthetic" and root is not None and (root / "mirflickr25k").is_dir()
+    coco = real and getattr(params, "coco", True) and (root / "coco").is_dir() and params.dataset == "auto"
+    return root, bool(real), bool(coco)
 
 
 def sync_pair(source: str | Path) -> Path:

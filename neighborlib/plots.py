@@ -5,6 +5,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "plot_neighbour_iterations",
     "plot_photo_rows",
     "plot_precision_recall",
+    "plot_jaccard_histogram",
+    "plot_label_map",
+    "plot_metric_curves",
     "plot_refined_tags",
     "plot_weight_halves",
     "style_params",
@@ -311,3 +315,74 @@ def plot_refined_tags(rows: Sequence[Mapping[str, object]], synthetic: bool = Fa
     if synthetic:
         fig.text(0.99, 0.01, "SYNTHETIC DATA", ha="right", color="crimson", fontweight="bold")
     return fig
+
+
+def plot_metric_curves(
+    table: pd.DataFrame,
+    xlabel: str,
+    ylabel: str,
+    ax: plt.Axes | None = None,
+    synthetic: bool = False,
+    log_x: bool = False,
+) -> plt.Axes:
+    """One line per column of ``table`` against its index (chapter 7's Figure 8, performance
+    against ``k``, and the training-set-size curves); markers at the measured points."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 4.0))
+    for column in table.columns:
+        ax.plot(table.index, table[column], marker="o", label=str(column))
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    data_badge(ax, synthetic)
+    return ax
+
+
+def plot_jaccard_histogram(
+    values: Mapping[str, np.ndarray],
+    random_level: Mapping[str, float],
+    paper_mean: float | None = None,
+    ax: plt.Axes | None = None,
+    synthetic: bool = False,
+) -> plt.Axes:
+    """Chapter 7's Figure 9: histograms of the per-image mean Jaccard similarity of the rows'
+    top label sets, with each set's random-sets level (dashed) and the paper's mean (dotted)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.0))
+    bins = np.linspace(0.0, 1.0, 41)
+    colours = sns.color_palette("colorblind")
+    for c, (name, v) in zip(colours, values.items()):
+        ax.hist(np.asarray(v, float), bins=bins, alpha=0.55, color=c, label=f"{name} (mean {np.mean(v):.3f})")
+        ax.axvline(random_level[name], color=c, linestyle="--", linewidth=1.2, label=f"{name}: random sets")
+    if paper_mean is not None:
+        ax.axvline(paper_mean, color="black", linestyle=":", linewidth=1.2, label=f"paper, NUS-WIDE mean {paper_mean:.3f}")
+    ax.set_xlabel("mean Jaccard similarity of the rows' top-5 label sets (per test image)")
+    ax.set_ylabel("test images")
+    ax.legend(fontsize=8)
+    data_badge(ax, synthetic)
+    return ax
+
+
+def plot_label_map(
+    points: np.ndarray,
+    names: Sequence[str],
+    groups: Sequence[str],
+    ax: plt.Axes | None = None,
+    synthetic: bool = False,
+) -> plt.Axes:
+    """Chapter 7's Figure 7: a 2-d map (t-SNE) of label word vectors, coloured by ``groups``."""
+    points = np.asarray(points, float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.0, 7.0))
+    for g in dict.fromkeys(groups):
+        rows = [i for i, x in enumerate(groups) if x == g]
+        ax.scatter(points[rows, 0], points[rows, 1], s=18, label=g, zorder=3)
+    for (x, y), name in zip(points, names):
+        ax.annotate(name, (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
+    ax.set_xlabel("t-SNE dimension 1")
+    ax.set_ylabel("t-SNE dimension 2")
+    ax.legend(fontsize=8)
+    data_badge(ax, synthetic)
+    return ax

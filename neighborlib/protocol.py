@@ -24,6 +24,10 @@ The protocol, as Johnson et al. (2015) state it:
    on a test set; it returns scores for the test part, which :func:`neighborlib.metrics.evaluate`
    scores.
 
+Zero-shot labels (chapter 7, :func:`run_zero_shot`) split the *labels* as well: each of
+:func:`label_splits`' folds holds out a fifth of them, and a method trains and chooses on
+:func:`seen_view`, the split with the seen label columns only, then ranks every label.
+
 A *method* is any callable ``method(data: SplitData) -> scores`` returning ``(n_test, L)``
 scores for ``data.test``, or ``(scores, info)`` with a dict of what it chose (recorded per
 split in :attr:`ProtocolResult.info`).
@@ -61,17 +65,24 @@ __all__ = [
     "BENCHMARKS",
     "Benchmark",
     "LTN_FRACTIONS",
+    "LabelSplit",
     "SYNTHETIC_KINDS",
     "WEAK_FRACTIONS",
     "ProtocolResult",
     "SplitData",
+    "ZeroShotResult",
     "benchmark_features",
     "benchmark_maps",
+    "label_splits",
     "load_benchmark",
     "protocol_splits",
+    "reseeded",
     "run_protocol",
+    "run_zero_shot",
     "seeded_subset",
+    "seen_view",
     "split_data",
+    "training_subset",
 ]
 
 #: The LTN paper's train / val / test proportions: 110K / 40K / 40,253 of 190,253 images.
@@ -516,3 +527,151 @@ def run_protocol(
         if bar is not None:
             bar.close()
     return ProtocolResult(bench, evaluated, out_metrics, out_info, out_scores)
+
+
+def training_subset(data: SplitData, fraction: float, key: int = 0) -> SplitData:
+    """``data`` with a seeded ``fraction`` of its training part (validation and test unchanged):
+    the training-set-size studies. The draw is the ``"fraction"`` stream keyed by the split,
+    ``round(1000 fraction)`` and ``key``; smaller fractions are not nested in larger ones."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    n = max(1, int(round(fraction * len(data.train))))
+    rng = stream(data.seed, "fraction", data.split.index, int(round(1000 * fraction)), key)
+    train = np.sort(rng.choice(data.train, n, replace=False)) if n < len(data.train) else data.train
+    return SplitData(data.bench, replace(data.split, train=train), data.vocabulary, data.Z, data.features, data.seed)
+
+
+def reseeded(data: SplitData, seed: int) -> SplitData:
+    """``data`` (the same split, a fresh cache) with another base ``seed`` for the methods' own
+    streams (initialisation, batch order, sampled negatives): the spread a method shows over
+    seeds on one split, its noise floor."""
+    return SplitData(data.bench, data.split, data.vocabulary, data.Z, data.features, int(seed))
+
+
+# ----------------------------------------------------------------------------- zero-shot labels
+
+
+@dataclass(frozen=True)
+class LabelSplit:
+    """Fold ``index`` of :func:`label_splits`: label columns ``seen`` (trained on) and ``unseen``
+    (held out: never a training target, never in a validation score), both sorted."""
+
+    index: int
+    seen: np.ndarray
+    unseen: np.ndarray
+
+
+def label_splits(n_labels: int, n_splits: int = 5, seed: int = 0) -> list[LabelSplit]:
+    """The labels in ``n_splits`` random folds (stream ``"label-splits"``): fold ``s`` holds out
+    fold ``s`` (a fifth of the labels for 5 folds; sizes differ by at most one), so every label
+    is unseen in exactly one split."""
+    if not 2 <= n_splits <= n_labels:
+        raise ValueError(f"need 2 <= n_splits <= n_labels, got {n_splits} folds of {n_labels} labels")
+    order = stream(seed, "label-splits").permutation(n_labels)
+    folds = np.array_split(order, n_splits)
+    return [LabelSplit(s, np.sort(np.concatenate([f for t, f in enumerate(folds) if t != s])), np.sort(fold))
+            for s, fold in enumerate(folds)]
+
+
+def seen_view(data: SplitData, labels: LabelSplit) -> SplitData:
+    """``data`` as a zero-shot method may see it: the same images, only the ``seen`` label
+    columns (``data.labels``, ``Y(part)`` and the benchmark's label names), a fresh cache."""
+    ds = data.bench.dataset
+    seen_names = [ds.label_names[j] for j in labels.seen]
+    bench = replace(data.bench, dataset=ds.with_labels(seen_names))
+    return SplitData(bench, data.split, data.vocabulary, data.Z, data.features, data.seed)
+
+
+ZeroShotMethod = Callable[[SplitData, LabelSplit], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class ZeroShotResult(ProtocolResult):
+    """:class:`ProtocolResult` of :func:`run_zero_shot`: one row per *label split* of one image split.
+
+    ``metrics`` and ``scores`` run over :attr:`label_splits` (``splits`` repeats the image
+    split); scores are ``(n_test, L)`` over every label."""
+
+    label_splits: list[LabelSplit] = field(default_factory=list)
+
+    def per_label_ap(self, method: str) -> pd.DataFrame:  # type: ignore[override]
+        """One row per label: its AP when unseen (its held-out fold) and, over the other folds,
+        its mean AP when seen (needs ``keep_scores``)."""
+        if method not in self.scores:
+            raise KeyError(f"no scores kept for {method!r}: run with keep_scores=True")
+        labels = self.bench.dataset.labels
+        names = self.bench.dataset.label_names
+        unseen = np.full(len(names), np.nan)
+        seen: list[list[float]] = [[] for _ in names]
+        for scores, split, ls in zip(self.scores[method], self.splits, self.label_splits):
+            ap = _metrics.average_precision_per_label(scores, labels[split.test])
+            unseen[ls.unseen] = ap[ls.unseen]
+            for j in ls.seen:
+                seen[j].append(ap[j])
+        return pd.DataFrame({"AP unseen": unseen, "AP seen": [np.mean(v) if v else np.nan for v in seen]},
+                            index=pd.Index(names, name="label"))
+
+    def caption(self) -> str:
+        s = self.splits[0]
+        held = sorted({len(ls.unseen) for ls in self.label_splits})
+        return (f"{self.bench.describe()}; image split {s.index} (train {len(s.train):,} / val {len(s.val):,} / "
+                f"test {len(s.test):,} images); mean ± std over {len(self.label_splits)} label splits, "
+                f"{' or '.join(map(str, held))} of {self.bench.dataset.n_labels} labels held out in each")
+
+
+def run_zero_shot(
+    bench: Benchmark,
+    methods: Mapping[str, ZeroShotMethod],
+    *,
+    label_folds: int = 5,
+    split_index: int = 0,
+    n_splits: int = 5,
+    seed: int = 0,
+    features: np.ndarray | None = None,
+    k: int = 3,
+    keep_scores: bool = True,
+    progress: bool = True,
+    fractions: tuple[float, float, float] = LTN_FRACTIONS,
+) -> ZeroShotResult:
+    """Zero-shot labels: every method on image split ``split_index`` once per label fold.
+
+    A method is ``method(seen: SplitData, labels: LabelSplit) -> (n_test, L)`` scores of
+    **every** label for ``seen.test``: it trains and chooses on ``seen`` (:func:`seen_view`,
+    the seen columns only) and ranks the unseen labels by what it knows of them (their word
+    vectors). :func:`neighborlib.metrics.evaluate_zero_shot` scores each fold.
+    """
+    if features is not None and len(features) != len(bench):
+        raise ValueError(f"features has {len(features)} rows for the {len(bench)} images of {bench.title}")
+    splits = protocol_splits(bench, n_splits, seed, fractions=fractions)
+    if not 0 <= split_index < len(splits):
+        raise ValueError(f"split index {split_index} outside 0..{len(splits) - 1}")
+    data = _split_data(bench, splits[split_index], features, seed)
+    folds = label_splits(bench.dataset.n_labels, label_folds, seed)
+    y_test = data.Y("test")
+    out_metrics: dict[str, list] = {n: [] for n in methods}
+    out_info: dict[str, list] = {n: [] for n in methods}
+    out_scores: dict[str, list] = {n: [] for n in methods} if keep_scores else {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(folds) * len(methods), desc=f"{bench.title} zero-shot", unit="fit")
+    try:
+        for fold in folds:
+            seen = seen_view(data, fold)
+            for name, method in methods.items():
+                out = method(seen, fold)
+                scores, info = (out if isinstance(out, tuple) else (out, {}))
+                scores = np.asarray(scores)
+                if scores.shape != y_test.shape:
+                    raise ValueError(f"zero-shot method {name!r} returned scores {scores.shape}; expected {y_test.shape}")
+                out_metrics[name].append(_metrics.evaluate_zero_shot(scores, y_test, fold.unseen, k=k))
+                out_info[name].append(dict(info))
+                if keep_scores:
+                    out_scores[name].append(scores)
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return ZeroShotResult(bench, [data.split] * len(folds), out_metrics, out_info, out_scores, label_splits=folds)

@@ -27,8 +27,11 @@ STREAMS: dict[str, int] = {
     "init": 301,
     "sampling": 302,
     "dropout": 303,
+    "negatives": 304,
     "subset": 401,
     "vocabulary": 402,
+    "label-splits": 403,
+    "fraction": 404,
 }
 
 

@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 from neighborlib import methods, plots, stats
 from neighborlib.data import Vocabulary, data_root as find_data_root, load_dataset
 from neighborlib.neighbours import jaccard_neighbours
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import start_chapter
 from neighborlib.protocol import load_benchmark, run_protocol
 from neighborlib.seeding import stream
 
@@ -54,19 +54,14 @@ taus: list[int] = [100, 1000, 5000]  # vocabularies compared in the neighbour fi
 k_max: int = 50  # neighbour ranks shown in the figure
 
 # %% tags=["hide-input"]
-params = check_parameters(
+params, DEVICE = start_chapter(
     globals(),
     "01_data_and_neighbourhoods",
     choices={
         "dataset": ["auto", "mirflickr", "mirflickr-r1", "coco-person", "coco-captions", "synthetic"],
         "device": ["cpu", "cuda", "auto"],
     },
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+)  # checks the parameters, pins threads, styles figures
 N_SPLITS = min(params.splits, 2) if params.quick else params.splits
 TAUS = ([t for t in params.taus if t <= 500] or [min(params.taus)]) if params.quick else list(params.taus)
 K_MAX = min(params.k_max, 10) if params.quick else params.k_max

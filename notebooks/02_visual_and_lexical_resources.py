@@ -36,7 +36,7 @@ from neighborlib.data import Vocabulary, data_root as find_data_root
 from neighborlib.data.samples import sample_photos
 from neighborlib.extract import RESOLUTION_STUDY, read_timings, resolution_study_subset
 from neighborlib.neighbours import cosine_neighbours, jaccard_neighbours
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import start_chapter
 from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol
 from neighborlib.seeding import stream
 
@@ -55,7 +55,7 @@ tau: int = 5000  # tag vocabulary size τ
 wordnet_words: int = 4000  # lemmas in the small WordNet-embedding setting
 
 # %% tags=["hide-input"]
-params = check_parameters(
+params, DEVICE = start_chapter(
     globals(),
     "02_visual_and_lexical_resources",
     choices={
@@ -63,12 +63,7 @@ params = check_parameters(
         "device": ["cpu", "cuda", "auto"],
         "backbone": ["efficientnet_lite0", "efficientnet_lite2"],
     },
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+)  # checks the parameters, pins threads, styles figures
 N_SPLITS = min(params.splits, 2) if params.quick else params.splits
 N_PHOTOS = 300 if params.quick else params.n_photos
 WN_WORDS = 1500 if params.quick else params.wordnet_words

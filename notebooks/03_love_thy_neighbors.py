@@ -52,7 +52,7 @@ from neighborlib import claims, features, methods, plots
 from neighborlib.data import data_root as find_data_root
 from neighborlib.metrics import average_precision_per_label
 from neighborlib.models import TrainConfig
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import start_chapter
 from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol
 from neighborlib.seeding import stream
 
@@ -76,7 +76,7 @@ batch_size: int = 50  # minibatch size (the paper: 50)
 test_samples: int = 10  # neighbourhoods averaged per test image (the paper: 10)
 
 # %% tags=["hide-input"]
-params = check_parameters(
+params, DEVICE = start_chapter(
     globals(),
     "03_love_thy_neighbors",
     choices={
@@ -84,12 +84,7 @@ params = check_parameters(
         "device": ["cpu", "cuda", "auto"],
         "backbone": ["efficientnet_lite0", "efficientnet_lite2"],
     },
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+)  # checks the parameters, pins threads, styles figures
 N_SPLITS = min(params.splits, 2) if params.quick else params.splits
 CONFIG = TrainConfig(epochs=min(params.epochs, 2) if params.quick else params.epochs, batch_size=params.batch_size,
                      lr=params.lr, l2=params.l2, m=params.m, K=params.test_samples)

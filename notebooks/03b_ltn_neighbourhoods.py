@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 from neighborlib import claims, methods, neighbourhoods, plots
 from neighborlib.data import data_root as find_data_root
 from neighborlib.models import TrainConfig
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import start_chapter
 from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol, seeded_subset
 
 # %% tags=["parameters"]
@@ -62,16 +62,7 @@ overlaps: list[float] = [0.0, 0.25, 0.5, 0.75, 1.0]  # train/test vocabulary ove
 vocabulary_top: int = 10000  # Figure 8 draws both vocabularies from this many most frequent tags
 
 # %% tags=["hide-input"]
-params = check_parameters(
-    globals(),
-    "03b_ltn_neighbourhoods",
-    choices={"dataset": ["auto", "mirflickr", "synthetic"], "device": ["cpu", "cuda", "auto"]},
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+params, DEVICE = start_chapter(globals(), "03b_ltn_neighbourhoods")  # checks the parameters, pins threads, styles figures
 Q = params.quick
 N_SPLITS = min(params.splits, 2) if Q else params.splits
 STUDY_SPLITS, KINDS_SPLITS = (1, 1) if Q else (params.study_splits, params.kinds_splits)

@@ -64,7 +64,7 @@ from IPython.display import Markdown, display
 from neighborlib import claims, embeddings, maps, methods, neighbourhoods, plots, wordnet
 from neighborlib.data import data_root as find_data_root
 from neighborlib.models import FUSION_MODELS, LTN, TrainConfig
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import start_chapter
 from neighborlib.paths import checkout_root
 from neighborlib.protocol import benchmark_features, load_benchmark, run_protocol, seeded_subset, split_data
 
@@ -99,16 +99,7 @@ grid_sizes: list[list[int]] = [[3, 6], [6, 12], [12, 24]]  # (m, M) of the grid 
 grid_file: Optional[str] = None  # None: notebooks/results/04_semantic_maps_grid.csv in the checkout
 
 # %% tags=["hide-input"]
-params = check_parameters(
-    globals(),
-    "04_semantic_maps",
-    choices={"dataset": ["auto", "mirflickr", "synthetic"], "device": ["cpu", "cuda", "auto"]},
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+params, DEVICE = start_chapter(globals(), "04_semantic_maps")  # checks the parameters, pins threads, styles figures
 Q = params.quick
 VISUAL_CFG = TrainConfig(epochs=2 if Q else params.epochs, min_epochs=1 if Q else params.min_epochs,
                          patience=params.patience, batch_size=params.batch_size, lr=params.lr, l2=params.l2,

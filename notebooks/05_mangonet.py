@@ -73,12 +73,11 @@ import torch
 from IPython.display import Markdown, display
 
 from neighborlib import claims, embeddings, maps, methods, metrics, neighbourhoods, plots
-from neighborlib.data import data_root as find_data_root
 from neighborlib.features import BACKBONES, image_transform, read_image
 from neighborlib.models import TrainConfig
 from neighborlib.models.mangonet import InsAtten, MangoNet
 from neighborlib.models.minibatch import SGDConfig
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import real_sets, start_chapter
 from neighborlib.paths import checkout_root
 from neighborlib.protocol import (
     benchmark_features, benchmark_maps, load_benchmark, run_protocol, seeded_subset,
@@ -108,22 +107,11 @@ ncnn_epochs: int = 40  # most epochs of NCNN (LTN's loop, RMSProp 1e-4, stopping
 tagprop_k: list[int] = [25, 50, 100, 200]  # TagProp's neighbourhood sizes, chosen on val (capped per set below)
 
 # %% tags=["hide-input"]
-params = check_parameters(
-    globals(),
-    "05_mangonet",
-    choices={"dataset": ["auto", "mirflickr", "synthetic"], "device": ["cpu", "cuda", "auto"]},
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+params, DEVICE = start_chapter(globals(), "05_mangonet")  # checks the parameters, pins threads, styles figures
 Q = params.quick
 SGD = SGDConfig(epochs=2 if Q else params.epochs, min_epochs=1 if Q else params.min_epochs, patience=params.patience,
                 batch_size=params.batch_size, lr=params.lr, momentum=params.momentum)
-ROOT = find_data_root(params.data_root)
-REAL = params.dataset != "synthetic" and ROOT is not None and (ROOT / "mirflickr25k").is_dir()
-HAVE_COCO = REAL and (ROOT / "coco").is_dir() and params.dataset == "auto"
+_, REAL, HAVE_COCO = real_sets(params)  # MIRFlickr under the data root; COCO-person too
 RESULTS = checkout_root() / "notebooks" / "results" if checkout_root() else None
 COLUMNS = ["mAP_C", "mAP_O", "CP", "CR", "CF1", "OP", "OR", "OF1"]
 NOISE = 0.005  # single-split noise floor of the claims (page 03b: a thread-count change moves numbers by this much)

@@ -72,18 +72,16 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
 from neighborlib import claims, metrics, plots, refinement
-from neighborlib.data import data_root as find_data_root
 from neighborlib.features import read_image
 from neighborlib.models.minibatch import SGDConfig
 from neighborlib.models.weak import WeakConfig
-from neighborlib.notebook import check_parameters, limit_threads, resolve_device
+from neighborlib.notebook import real_sets, start_chapter
 from neighborlib.paths import checkout_root
 from neighborlib.protocol import (
     WEAK_FRACTIONS, benchmark_features, load_benchmark, run_protocol, seeded_subset, split_data,
@@ -117,20 +115,9 @@ ablations: bool = True  # each constraint alone and removed, and fixed neighbour
 coco: bool = True  # the COCO-person tables too
 
 # %% tags=["hide-input"]
-params = check_parameters(
-    globals(),
-    "06_weak_supervision",
-    choices={"dataset": ["auto", "mirflickr", "synthetic"], "device": ["cpu", "cuda", "auto"]},
-)
-
-plt.rcParams.update(plots.style_params())  # the book's look, for this chapter's kernel
-pd.set_option("display.precision", 3)
-DEVICE = resolve_device(params.device)
-limit_threads(params.threads)
+params, DEVICE = start_chapter(globals(), "06_weak_supervision")  # checks the parameters, pins threads, styles figures
 Q = params.quick
-ROOT = find_data_root(params.data_root)
-REAL = params.dataset != "synthetic" and ROOT is not None and (ROOT / "mirflickr25k").is_dir()
-HAVE_COCO = REAL and params.coco and (ROOT / "coco").is_dir() and params.dataset == "auto"
+_, REAL, HAVE_COCO = real_sets(params)  # MIRFlickr under the data root; COCO-person too
 RESULTS = checkout_root() / "notebooks" / "results" if checkout_root() else None
 COLUMNS = ["imAP", "mAP", "MicroAUC", "MacroAUC"]  # the paper's columns (imAP: every image, label-less ones count 0)
 NOISE = 0.005  # single-split noise floor of the claims (page 03b: a thread-count change moves numbers by this much)

@@ -222,4 +222,57 @@ def test_every_chapter_pins_its_threads():
         source = path.read_text(encoding="utf-8")
         cell = source.split('# %% tags=["parameters"]\n', 1)[1].split("# %%", 1)[0]
         assert parse_parameters(cell, path.stem)["threads"].default == 1, path.name
-        assert "limit_threads(params.threads)" in source, path.name
+        assert f'start_chapter(globals(), "{path.stem}"' in source.replace("(\n    globals(),\n    ", "(globals(), "), \
+            path.name  # start_chapter applies params.threads (test_start_chapter_checks_styles_and_pins)
+
+
+def test_start_chapter_checks_styles_and_pins(monkeypatch):
+    """The set-up cell: the parameters checked against the chapters' choices, the book's style
+    and precision applied, the device resolved and ``limit_threads`` called with ``params.threads``."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    import neighborlib.notebook as nb
+    from neighborlib.plots import style_params
+
+    pinned = []
+    monkeypatch.setattr(nb, "limit_threads", pinned.append)
+    ns: dict = {"Optional": Optional, "In": ["", PARAMETERS_CHAPTER]}
+    exec(PARAMETERS_CHAPTER, ns)
+    with plt.rc_context(), pd.option_context("display.precision", 6):
+        params, device = nb.start_chapter(ns, "demo")
+        assert (params.dataset, params.threads, device) == ("auto", 2, "cpu") and pinned == [2]
+        assert pd.get_option("display.precision") == 3
+        assert plt.rcParams["savefig.dpi"] == style_params()["savefig.dpi"] == 150
+    ns["In"].append("# Parameters\ndataset = 'nuswide'\n")
+    exec(ns["In"][-1], ns)
+    with pytest.raises(ParameterError, match="'nuswide' is not one of"):
+        nb.start_chapter(ns, "demo")
+    assert nb.start_chapter(ns, "demo", choices={})[0].dataset == "nuswide"  # a chapter's own choices replace them
+
+
+PARAMETERS_CHAPTER = """dataset: str = "auto"
+device: str = "cpu"
+threads: int = 2
+"""
+
+
+def test_real_sets_reads_the_data_root_and_the_dataset(tmp_path):
+    """MIRFlickr under the root makes a real run; COCO-person joins under ``dataset="auto"`` only,
+    with the chapter's ``coco`` parameter true (when it has one)."""
+    from types import SimpleNamespace
+
+    from neighborlib.notebook import real_sets
+
+    def ask(**kw):
+        return real_sets(SimpleNamespace(**{"data_root": str(tmp_path), "dataset": "auto", **kw}))
+
+    assert ask() == (tmp_path, False, False)  # nothing there: the synthetic world
+    (tmp_path / "mirflickr25k").mkdir()
+    assert ask() == (tmp_path, True, False)
+    (tmp_path / "coco").mkdir()
+    assert ask() == (tmp_path, True, True)
+    assert ask(coco=False)[1:] == (True, False)
+    assert ask(dataset="mirflickr")[1:] == (True, False)
+    assert ask(dataset="synthetic")[1:] == (False, False)
+

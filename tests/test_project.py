@@ -117,7 +117,8 @@ def test_notebook_has_checked_parameters(source: Path):
     assert {"dataset", "data_root", "seed", "splits", "device", "quick"} <= set(spec)
     idx = nb.cells.index(tagged[0])
     check = nb.cells[idx + 1]
-    assert f'check_parameters(\n    globals(),\n    "{source.stem}"' in check.source, "the next cell checks them"
+    call = check.source.replace("(\n    globals(),\n    ", "(globals(), ")
+    assert call.startswith(f'params, DEVICE = start_chapter(globals(), "{source.stem}"'), "the next cell checks them"
     # papermill --help-notebook sees every parameter with its type, default and help
     seen = pm.inspect_notebook(str(source.with_suffix(".ipynb")))
     assert list(seen) == list(spec)

@@ -9,7 +9,8 @@ logistic losses,
     (1/|B|) Σ_{x∈B} Σ_l log(1 + exp(-s_xl f_l(x)))   (+ (λ/2) Σ ||W||² over the model's
                                                         ``regularised_parameters``),
 
-optimised by SGD with momentum. After every epoch the validation part is scored by
+optimised by SGD with momentum (or Adam, ``SGDConfig(optimiser="adam")``, with the momentum as
+``β1``; chapter 7's ranking models, with their own ``loss``). After every epoch the validation part is scored by
 per-label mAP and the best snapshot is kept; training stops after ``patience`` epochs
 without improvement (once ``min_epochs`` have run). The epoch order is drawn from the
 ``"sampling"`` stream keyed by ``(seed, *keys, epoch)``, so CPU training is repeatable
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..seeding import stream
+from ..seeding import stream, torch_seed
 from .epochs import BestEpoch, EpochLog
 
 __all__ = ["MinibatchFit", "SGDConfig", "fit_multilabel", "predict_logits"]
@@ -43,6 +44,10 @@ class SGDConfig:
         lr: 1e-3 (the paper).
         momentum: 0.9 (not stated in the paper; the usual value with SGD).
         l2: ``λ`` on the model's weight matrices (not stated in the paper: 0).
+        optimiser: ``"sgd"`` or ``"adam"`` (``betas = (momentum, 0.999)``; chapter 7's paper:
+            "Adam with momentum 0.9").
+        lr_decay: the learning rate is multiplied by this after every epoch (1: constant;
+            chapter 7's paper: "gradually decreased").
     """
 
     epochs: int = 10
@@ -52,6 +57,8 @@ class SGDConfig:
     lr: float = 1e-3
     momentum: float = 0.9
     l2: float = 0.0
+    optimiser: str = "sgd"
+    lr_decay: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "min_epochs", "batch_size"):
@@ -61,6 +68,10 @@ class SGDConfig:
             raise ValueError(f"min_epochs ({self.min_epochs}) exceeds epochs ({self.epochs})")
         if not (self.lr > 0 and self.l2 >= 0 and 0 <= self.momentum < 1):
             raise ValueError(f"need lr > 0, l2 >= 0 and 0 <= momentum < 1, got {self.lr}, {self.l2}, {self.momentum}")
+        if self.optimiser not in ("sgd", "adam"):
+            raise ValueError(f"SGDConfig.optimiser must be 'sgd' or 'adam', got {self.optimiser!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"SGDConfig.lr_decay must be in (0, 1], got {self.lr_decay}")
 
 
 @dataclass
@@ -119,6 +130,7 @@ def fit_multilabel(
     keys: Sequence[int] = (),
     progress: bool = False,
     desc: str = "fit",
+    loss: Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> MinibatchFit:
     """Train ``model`` on ``train = (inputs, targets)``; keep its best epoch on ``val``.
 
@@ -133,6 +145,10 @@ def fit_multilabel(
         config: :class:`SGDConfig`.
         seed, keys: the epoch order's stream (``"sampling"``, keyed by ``(*keys, epoch)``).
         progress: a tqdm bar over epochs with the loss, validation mAP and seconds per epoch.
+        loss: ``(scores (B, L), targets (B, L), generator) -> scalar``, the mean over the
+            batch, replacing the summed logistic loss (chapter 7's ranking losses,
+            :mod:`neighborlib.models.transform_rank`); its generator is the ``"negatives"``
+            stream keyed by ``(*keys, epoch)``.
 
     Returns:
         A :class:`MinibatchFit`.
@@ -152,7 +168,10 @@ def fit_multilabel(
             return mean_average_precision(predict_logits(m, x_val), y_val_np, per="label")
 
     decayed = list(model.regularised_parameters()) if hasattr(model, "regularised_parameters") else []
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=False)
+    if config.optimiser == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.momentum, 0.999), foreach=False)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, foreach=False)
     log = EpochLog(config.epochs, progress, desc)
     best = BestEpoch(config.min_epochs, config.patience)
     n = y_train.shape[0]
@@ -161,16 +180,24 @@ def fit_multilabel(
         order = torch.as_tensor(stream(seed, "sampling", *keys, epoch).permutation(n), device=y_train.device)
         model.train()
         total = 0.0
+        draws = None if loss is None else torch.Generator(device=y_train.device).manual_seed(
+            torch_seed(seed, "negatives", *keys, epoch))
         for lo in range(0, n, config.batch_size):
             rows = order[lo:lo + config.batch_size]
             logits = model(*(t[rows] for t in x_train))
-            loss = nn.functional.binary_cross_entropy_with_logits(logits, y_train[rows], reduction="sum") / len(rows)
+            if loss is None:
+                batch_loss = nn.functional.binary_cross_entropy_with_logits(logits, y_train[rows], reduction="sum") / len(rows)
+            else:
+                batch_loss = loss(logits, y_train[rows], draws)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            batch_loss.backward()
             if config.l2 and decayed:  # the gradient of (λ/2)||W||²
                 torch._foreach_add_([p.grad for p in decayed], decayed, alpha=config.l2)
             opt.step()
-            total += float(loss.detach()) * len(rows)
+            total += float(batch_loss.detach()) * len(rows)
+        if config.lr_decay != 1:
+            for group in opt.param_groups:
+                group["lr"] *= config.lr_decay
         val_map = float(score_val(model))
         log.record(epoch, total / max(n, 1), val_map, time.perf_counter() - start)
         if best.update(model, val_map, epoch):

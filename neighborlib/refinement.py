@@ -327,7 +327,7 @@ def cca(ts: TagSet, dims: Sequence[int] = (64, 128), k: int = 50):
 def tagprop_tags(ts: TagSet, ks: Sequence[int] = (25, 50, 100), task: str = "annotation"):
     """TagProp (Guillaumin et al. 2009, σTagProp, rank-based) predicting the user tags from the
     visually nearest training images. It is fitted on the tags that stand for labels, the only
-    ones scored (``K × C`` floats per image for all 444 tags would not fit a CI machine);
+    ones scored (``K × C`` floats per image for all the tags, 797 on MIRFlickr, would not fit a CI machine);
     ``K`` chosen on validation."""
     def method(data: SplitData):
         X = _features(data)

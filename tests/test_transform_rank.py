@@ -469,3 +469,12 @@ def test_sgd_config_rejects_unknown_optimisers_and_bad_decays():
         with pytest.raises(ValueError, match="lr_decay"):
             SGDConfig(lr_decay=bad)
     assert SGDConfig(optimiser="adam", lr_decay=1.0).lr_decay == 1.0
+
+
+def test_committee_helpers_refuse_empty_label_sets():
+    """n = 0 would divide by zero (the Jaccard of two empty sets): a clear error instead."""
+    P = np.zeros((1, 4, 3))
+    for call in (lambda: row_top_labels(P, 0), lambda: mean_row_jaccard(P, 0), lambda: random_jaccard(4, 0)):
+        with pytest.raises(ValueError, match="n >= 1"):
+            call()
+

@@ -346,6 +346,8 @@ def row_top_labels(P: np.ndarray, n: int) -> np.ndarray:
     P = np.asarray(P)
     if P.ndim != 3:
         raise ValueError(f"projections must be (N, L, k), got shape {P.shape}")
+    if int(n) < 1:
+        raise ValueError(f"a row's top labels need n >= 1, got {n}")
     dist = np.abs(np.swapaxes(P, 1, 2))                                       # (N, k, L)
     return np.argsort(dist, axis=2, kind="stable")[:, :, : min(int(n), P.shape[1])]
 
@@ -380,6 +382,8 @@ def random_jaccard(n_labels: int, n: int = 5) -> float:
     ``n_labels`` labels (the hypergeometric overlap): Figure 9's "no agreement" reference."""
     from math import comb
 
+    if int(n) < 1 or int(n_labels) < 1:
+        raise ValueError(f"need n >= 1 of n_labels >= 1, got n = {n} of {n_labels}")
     n = min(int(n), int(n_labels))
     total = comb(n_labels, n)
     return sum(comb(n, i) * comb(n_labels - n, n - i) / total * i / (2 * n - i) for i in range(n + 1))

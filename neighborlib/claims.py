@@ -10,14 +10,14 @@ agrees, **refuted** when the mean gap has the opposite sign on every split, and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .protocol import ProtocolResult
 
-__all__ = ["Gap", "claims_table", "paired_gap", "stability", "verdict"]
+__all__ = ["Gap", "claims_table", "paired_gap", "records_gap", "stability", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,32 @@ def paired_gap(result: ProtocolResult, a: str, b: str, metric: str = "mAP_label"
             raise KeyError(f"{name!r} is not a method of this run; it has {list(result.metrics)}")
     diffs = np.array([ra[metric] - rb[metric] for ra, rb in zip(result.metrics[a], result.metrics[b])])
     return Gap(a, b, metric, diffs)
+
+
+def records_gap(records: pd.DataFrame, a: Mapping[str, Any], b: Mapping[str, Any], metric: str = "mAP_label") -> Gap:
+    """Per-split ``metric(a) - metric(b)`` from a long table of runs (:meth:`ProtocolResult.records`,
+    a grid file), ``a`` and ``b`` each selecting one row per split by column values, e.g.
+    ``{"method": "RTN (n: w2v)", "m": 12}``; the rows are paired on ``split``.
+
+    Raises:
+        ValueError: a selection matches no row or two rows of one split, or the two
+            selections ran on different splits.
+    """
+    picked = []
+    for sel in (a, b):
+        mask = np.ones(len(records), bool)
+        for column, value in sel.items():
+            mask &= (records[column] == value).to_numpy()
+        rows = records[mask]
+        if rows.empty or rows["split"].duplicated().any():
+            raise ValueError(f"{dict(sel)} selects {len(rows)} rows over splits {sorted(rows['split'])}; "
+                             "need one row per split")
+        picked.append(rows.set_index("split")[metric])
+    if set(picked[0].index) != set(picked[1].index):
+        raise ValueError(f"{dict(a)} ran on splits {sorted(picked[0].index)}, {dict(b)} on {sorted(picked[1].index)}")
+    splits = sorted(picked[0].index)
+    name = lambda sel: ", ".join(f"{k}={v}" for k, v in sel.items())  # noqa: E731
+    return Gap(name(a), name(b), metric, (picked[0][splits] - picked[1][splits]).to_numpy(float))
 
 
 def verdict(gap: Gap | float, expected_sign: int = 1, tolerance: float = 0.0) -> str:

@@ -369,7 +369,6 @@ def label_word_vectors(
         words = label_words(name)
         rows = [lookup(vectors, w) for w in words]
         found = [r for r in rows if r is not None]
-        stand_in = None
         if found and len(found) == len(rows):
             use, source = found, "words"
         elif wn is not None and (stand_in := _wordnet_stand_in(vectors, wn, name)) is not None:

@@ -3,7 +3,6 @@ matrix with positive PMI (Saedi et al. 2018, Eq. 1-2) and a PCA reduction."""
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from typing import TYPE_CHECKING, Any, Iterable
 

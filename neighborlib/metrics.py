@@ -72,6 +72,7 @@ __all__ = [
     "evaluate_weak",
     "evaluate_zero_shot",
     "expected_random_ap",
+    "harmonic_numbers",
     "summarise",
     "format_mean_std",
 ]
@@ -605,6 +606,15 @@ def evaluate_weak(scores: Any, targets: Any) -> dict[str, float]:
     }
 
 
+def harmonic_numbers(n_max: int) -> np.ndarray:
+    """``(n_max + 1,)`` float64 table of ``H_r = Σ_{j=1}^{r} 1/j`` for ``r = 0 .. n_max`` (``H_0 = 0``),
+    summed in order: the chance level of :func:`expected_random_ap` and WARP's rank weights
+    (:func:`neighborlib.models.transform_rank.rank_weights`)."""
+    if n_max < 0:
+        raise ValueError(f"n_max must be >= 0, got {n_max}")
+    return np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n_max + 1, dtype=np.float64))])
+
+
 def expected_random_ap(n_positive: Any, n_items: Any) -> np.ndarray:
     """The expected AP of a uniformly random ranking of ``n_items`` of which ``n_positive`` are
     relevant (the chance level of a per-label or per-image AP)::
@@ -618,7 +628,7 @@ def expected_random_ap(n_positive: Any, n_items: Any) -> np.ndarray:
     n = np.broadcast_to(np.asarray(n_items, dtype=np.float64), m.shape)
     if (m > n).any() or (m < 0).any():
         raise ValueError("need 0 <= n_positive <= n_items")
-    harmonic = np.vectorize(lambda k: float(np.sum(1.0 / np.arange(1, int(k) + 1))))(n) if n.size else n
+    harmonic = harmonic_numbers(int(n.max()))[n.astype(np.int64)] if n.size else n
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 1, (m - 1) / np.maximum(n - 1, 1), 1.0)
         out = (harmonic + share * (n - harmonic)) / n

@@ -324,13 +324,22 @@ def plot_metric_curves(
     ax: plt.Axes | None = None,
     synthetic: bool = False,
     log_x: bool = False,
+    styles: Mapping[str, Mapping[str, object]] | None = None,
+    baseline: tuple[str, float] | None = None,
 ) -> plt.Axes:
     """One line per column of ``table`` against its index (chapter 7's Figure 8, performance
-    against ``k``, and the training-set-size curves); markers at the measured points."""
+    against ``k``, and the training-set-size curves; chapter 4's curves against the
+    neighbourhood size); markers at the measured points, gaps where a value is missing.
+
+    ``styles``: extra line keywords per column name (``color``, ``linestyle``, ...).
+    ``baseline``: ``(label, value)`` drawn as a dashed horizontal reference line."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 4.0))
     for column in table.columns:
-        ax.plot(table.index, table[column], marker="o", label=str(column))
+        kw = {"marker": "o", **(styles or {}).get(str(column), {})}
+        ax.plot(table.index, table[column], label=str(column), **kw)
+    if baseline is not None:
+        ax.axhline(baseline[1], color="0.45", linestyle="--", linewidth=1.0, label=baseline[0])
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)

@@ -50,6 +50,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
@@ -57,6 +58,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import metrics as _metrics
+from .atomic import atomic_write
 from .data import SocialImageDataset, Split, Vocabulary, load_dataset, random_splits
 from .neighbours import NeighbourTable, split_neighbours
 from .seeding import stream
@@ -75,8 +77,12 @@ __all__ = [
     "benchmark_maps",
     "label_splits",
     "load_benchmark",
+    "merge_records",
+    "on_reseeded",
+    "on_training_subset",
     "protocol_splits",
     "reseeded",
+    "run_grid",
     "run_protocol",
     "run_zero_shot",
     "seeded_subset",
@@ -456,6 +462,39 @@ class ProtocolResult:
         )
 
 
+class _Collector:
+    """The bookkeeping a protocol run does for every fit: unpack ``scores`` or ``(scores, info)``,
+    check the scores' shape, score them, keep metrics, info and (``keep_scores``) the scores per
+    method, and advance a tqdm bar over ``total`` fits (``progress``)."""
+
+    def __init__(self, names: Sequence[str], keep_scores: bool, progress: bool, total: int, desc: str, kind: str):
+        self.metrics: dict[str, list] = {n: [] for n in names}
+        self.info: dict[str, list] = {n: [] for n in names}
+        self.scores: dict[str, list] = {n: [] for n in names} if keep_scores else {}
+        self.kind = kind
+        self.bar = None
+        if progress:
+            from tqdm import tqdm  # text bars: tqdm.auto warns without ipywidgets (and names its path)
+
+            self.bar = tqdm(total=total, desc=desc, unit="fit")
+
+    def add(self, name: str, out: Any, y_test: np.ndarray, score: Callable[[np.ndarray], dict[str, float]]) -> None:
+        scores, info = out if isinstance(out, tuple) else (out, {})
+        scores = np.asarray(scores)
+        if scores.shape != y_test.shape:
+            raise ValueError(f"{self.kind} {name!r} returned scores {scores.shape}; expected {y_test.shape}")
+        self.metrics[name].append(score(scores))
+        self.info[name].append(dict(info))
+        if name in self.scores:
+            self.scores[name].append(scores)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_protocol(
     bench: Benchmark,
     methods: Mapping[str, Method],
@@ -494,39 +533,117 @@ def run_protocol(
     score = evaluator or (lambda s, t: _metrics.evaluate(s, t, ks=ks))
     splits = protocol_splits(bench, n_splits, seed, fractions=fractions, every_image=every_image)
     names = list(methods) + (["Upper bound"] if upper_bound else [])
-    out_metrics: dict[str, list] = {n: [] for n in names}
-    out_info: dict[str, list] = {n: [] for n in names}
-    out_scores: dict[str, list] = {n: [] for n in names} if keep_scores else {}
     evaluated: list[Split] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm  # text bars: tqdm.auto warns without ipywidgets (and names its path)
-
-        bar = tqdm(total=len(splits) * len(methods), desc=f"{bench.title} protocol", unit="fit")
+    runs = _Collector(names, keep_scores, progress, len(splits) * len(methods), f"{bench.title} protocol", "method")
     try:
         for split in splits:
             data = _split_data(bench, split, features, seed, every_image)
             evaluated.append(data.split)
             y_test = data.Y("test")
             for name, method in methods.items():
-                out = method(data)
-                scores, info = (out if isinstance(out, tuple) else (out, {}))
-                scores = np.asarray(scores)
-                if scores.shape != y_test.shape:
-                    raise ValueError(f"method {name!r} returned scores {scores.shape}; expected {y_test.shape}")
-                out_metrics[name].append(score(scores, y_test))
-                out_info[name].append(dict(info))
-                if keep_scores:
-                    out_scores[name].append(scores)
-                if bar is not None:
-                    bar.update(1)
+                runs.add(name, method(data), y_test, lambda s: score(s, y_test))
             if upper_bound:
-                out_metrics["Upper bound"].append(score(y_test.astype(float), y_test))
-                out_info["Upper bound"].append({})
+                runs.metrics["Upper bound"].append(score(y_test.astype(float), y_test))
+                runs.info["Upper bound"].append({})
+    finally:
+        runs.close()
+    return ProtocolResult(bench, evaluated, runs.metrics, runs.info, runs.scores)
+
+
+def merge_records(path: str | os.PathLike, records: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Add ``records`` (:meth:`ProtocolResult.records` rows) to the long table at ``path``.
+
+    Rows of the file that share their ``keys`` (e.g. set, images, method, m, M, split) with a
+    new row are replaced, every other row is kept, so a grid can be run in pieces, in
+    parallel into separate files or resumed after an interruption, and merged. The file is
+    written atomically: an interrupted write leaves the previous table. Returns the merged
+    table, sorted by ``keys``.
+
+    Raises:
+        ValueError: a key column is missing from ``records`` or from the file, or two new
+            rows share their keys.
+    """
+    keys = list(keys)
+    missing = [k for k in keys if k not in records.columns]
+    if missing:
+        raise ValueError(f"records lack the key column(s) {missing}")
+    if records.duplicated(keys).any():
+        first = records[records.duplicated(keys)].iloc[0]
+        raise ValueError(f"two new rows share the keys {dict(first[keys])}")
+    path = Path(path)
+    merged = records
+    if path.is_file():
+        old = pd.read_csv(path)
+        missing = [k for k in keys if k not in old.columns]
+        if missing:
+            raise ValueError(f"{path}: no key column(s) {missing} in the existing table")
+        new_keys = pd.MultiIndex.from_frame(records[keys].astype(str))
+        kept = old[~pd.MultiIndex.from_frame(old[keys].astype(str)).isin(new_keys)]
+        merged = pd.concat([kept, records], ignore_index=True)
+    merged = merged.sort_values(keys, kind="stable").reset_index(drop=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: f.write(merged.to_csv(index=False).encode("utf-8")))
+    return merged
+
+
+def run_grid(
+    bench: Benchmark,
+    fits: Sequence[tuple[str, Mapping[str, Any], Callable[[], Method]]],
+    path: str | os.PathLike,
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+    features: np.ndarray | None = None,
+    columns: Mapping[str, Any] | None = None,
+    redo: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """A grid of protocol runs, each added to the long table at ``path`` as soon as it ends.
+
+    Args:
+        fits: ``(method name, setting, make)``: the setting's columns (e.g. ``{"m": 3, "M": 6}``)
+            and a function making the method; a name may recur with other settings.
+        path: the grid file (:func:`merge_records`, keyed by ``set``, ``images``, the method,
+            the setting's columns and the split).
+        n_splits, seed, features: as for :func:`run_protocol`.
+        columns: constant columns of every row (device, epochs, ...).
+        redo: run fits whose rows the file already has for every split; by default they are
+            skipped, so an interrupted grid resumes where it stopped and a grid can be run in
+            pieces (a fit's seeds depend on its split only, not on what ran before it).
+        progress: a tqdm bar over the fits.
+
+    Returns:
+        The file's whole table after the last fit.
+    """
+    path = Path(path)
+    done = pd.read_csv(path) if path.is_file() and not redo else None
+    constant = {"set": bench.title, "images": len(bench), **(columns or {})}
+    todo = []
+    for name, setting, make in fits:
+        keys = {"set": bench.title, "images": len(bench), "method": name, **setting}
+        if done is not None and set(keys) <= set(done.columns):
+            rows = done[np.logical_and.reduce([(done[k] == v).to_numpy() for k, v in keys.items()])]
+            if set(range(n_splits)) <= set(rows["split"]):
+                continue
+        todo.append((name, dict(setting), make))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"{bench.title} grid", unit="fit")
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    try:
+        for name, setting, make in todo:
+            res = run_protocol(bench, {name: make()}, n_splits=n_splits, seed=seed, features=features,
+                               upper_bound=False, progress=False)
+            table = merge_records(path, res.records(**constant, **setting),
+                                  ["set", "images", "method", *setting, "split"])
+            if bar is not None:
+                bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    return ProtocolResult(bench, evaluated, out_metrics, out_info, out_scores)
+    return table
 
 
 def training_subset(data: SplitData, fraction: float, key: int = 0) -> SplitData:
@@ -546,6 +663,17 @@ def reseeded(data: SplitData, seed: int) -> SplitData:
     streams (initialisation, batch order, sampled negatives): the spread a method shows over
     seeds on one split, its noise floor."""
     return SplitData(data.bench, data.split, data.vocabulary, data.Z, data.features, int(seed))
+
+
+def on_training_subset(method: Method, fraction: float) -> Method:
+    """``method`` trained on :func:`training_subset` ``(data, fraction)``: a training-size study's method."""
+    return lambda data: method(training_subset(data, fraction))
+
+
+def on_reseeded(method: Method, offset: int) -> Method:
+    """``method`` run on :func:`reseeded` ``(data, data.seed + offset)``: one more seed of a
+    seed study on the same split."""
+    return lambda data: method(reseeded(data, data.seed + offset))
 
 
 # ----------------------------------------------------------------------------- zero-shot labels
@@ -648,30 +776,14 @@ def run_zero_shot(
     data = _split_data(bench, splits[split_index], features, seed)
     folds = label_splits(bench.dataset.n_labels, label_folds, seed)
     y_test = data.Y("test")
-    out_metrics: dict[str, list] = {n: [] for n in methods}
-    out_info: dict[str, list] = {n: [] for n in methods}
-    out_scores: dict[str, list] = {n: [] for n in methods} if keep_scores else {}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(folds) * len(methods), desc=f"{bench.title} zero-shot", unit="fit")
+    runs = _Collector(list(methods), keep_scores, progress, len(folds) * len(methods), f"{bench.title} zero-shot",
+                      "zero-shot method")
     try:
         for fold in folds:
             seen = seen_view(data, fold)
             for name, method in methods.items():
-                out = method(seen, fold)
-                scores, info = (out if isinstance(out, tuple) else (out, {}))
-                scores = np.asarray(scores)
-                if scores.shape != y_test.shape:
-                    raise ValueError(f"zero-shot method {name!r} returned scores {scores.shape}; expected {y_test.shape}")
-                out_metrics[name].append(_metrics.evaluate_zero_shot(scores, y_test, fold.unseen, k=k))
-                out_info[name].append(dict(info))
-                if keep_scores:
-                    out_scores[name].append(scores)
-                if bar is not None:
-                    bar.update(1)
+                runs.add(name, method(seen, fold), y_test,
+                         lambda s: _metrics.evaluate_zero_shot(s, y_test, fold.unseen, k=k))
     finally:
-        if bar is not None:
-            bar.close()
-    return ZeroShotResult(bench, [data.split] * len(folds), out_metrics, out_info, out_scores, label_splits=folds)
+        runs.close()
+    return ZeroShotResult(bench, [data.split] * len(folds), runs.metrics, runs.info, runs.scores, label_splits=folds)

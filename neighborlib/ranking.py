@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .methods import init_generator
+from .methods import _sigmoid, init_generator
 from .metrics import mean_average_precision
 from .models.minibatch import MinibatchFit, SGDConfig, fit_multilabel, predict_logits
 from .models.training import Standardiser
@@ -121,11 +121,17 @@ def _check_vectors(W: np.ndarray, data: SplitData) -> torch.Tensor:
     return torch.as_tensor(W)
 
 
-def _ranking_model(data: SplitData, W: np.ndarray, k: int, hidden: int) -> TransformRank:
+def _fit_ranking(data: SplitData, W: np.ndarray, k: int, hidden: int, config: SGDConfig, n_negatives: int,
+                 margin: float, device: str, desc: str,
+                 progress: bool) -> tuple[MinibatchFit, dict[str, torch.Tensor], dict[str, Any]]:
+    """Build the ranking network on the split's labels (``k = 0``: :class:`DeViSE`, else
+    :class:`TransformRank` with ``k`` rows of ``A``) and train it with Eq. 3."""
     Wt, n_features = _check_vectors(W, data), data.X("train").shape[1]
     if k == 0:
-        return DeViSE(n_features, Wt, hidden, generator=init_generator(data))
-    return TransformRank(n_features, Wt, k, hidden, generator=init_generator(data))
+        net: TransformRank = DeViSE(n_features, Wt, hidden, generator=init_generator(data))
+    else:
+        net = TransformRank(n_features, Wt, k, hidden, generator=init_generator(data))
+    return _fit(data, net, transform_rank_loss(n_negatives, margin), config, device, desc, progress)
 
 
 def transform_rank(W: np.ndarray, k: int = 100, hidden: int = 256, config: SGDConfig | None = None,
@@ -140,11 +146,11 @@ def transform_rank(W: np.ndarray, k: int = 100, hidden: int = 256, config: SGDCo
     config = config or rank_config("devise" if k == 0 else "transform")
 
     def method(data: SplitData) -> tuple[np.ndarray, dict[str, Any]]:
-        net = _ranking_model(data, W, k, hidden)
-        fit, X, info = _fit(data, net, transform_rank_loss(n_negatives, margin), config, device, f"k={k}", progress)
+        fit, X, info = _fit_ranking(data, W, k, hidden, config, n_negatives, margin, device, f"k={k}", progress)
+        scores = predict_logits(fit.model, (X["test"],))
         if keep_model:
             info.update(model=fit.model.cpu(), X_test=X["test"].cpu())
-        return predict_logits(fit.model, (X["test"].to(next(fit.model.parameters()).device),)), info
+        return scores, info
 
     return method
 
@@ -174,8 +180,8 @@ def zero_shot_transform_rank(W: np.ndarray, k: int = 100, hidden: int = 256, con
 
     def method(seen: SplitData, labels: LabelSplit) -> tuple[np.ndarray, dict[str, Any]]:
         Wall = np.asarray(W, dtype=np.float32)
-        net = _ranking_model(seen, Wall[labels.seen], k, hidden)
-        fit, X, info = _fit(seen, net, transform_rank_loss(n_negatives, margin), config, device, "zero-shot", False)
+        fit, X, info = _fit_ranking(seen, Wall[labels.seen], k, hidden, config, n_negatives, margin, device,
+                                    "zero-shot", False)
         fit.model.relabel(torch.as_tensor(Wall))
         return predict_logits(fit.model, (X["test"],)), info
 
@@ -196,7 +202,7 @@ def conse(W: np.ndarray, T: int = 10, hidden: int = 256, config: SGDConfig | Non
     def method(seen: SplitData, labels: LabelSplit) -> tuple[np.ndarray, dict[str, Any]]:
         Wall = np.asarray(W, dtype=np.float64)
         scores, info = label_scorer("logistic", hidden, config, device)(seen)
-        p = 1.0 / (1.0 + np.exp(-scores))                                       # (n, S) seen probabilities
+        p = _sigmoid(scores)                                                     # (n, S) seen probabilities
         top = min(int(T), p.shape[1])
         keep = np.argsort(-p, axis=1, kind="stable")[:, :top]
         weights = np.zeros_like(p)

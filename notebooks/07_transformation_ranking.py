@@ -71,7 +71,7 @@ from neighborlib.models.transform_rank import committee_votes, mean_row_jaccard,
 from neighborlib.notebook import real_sets, start_chapter
 from neighborlib.paths import checkout_root
 from neighborlib.protocol import (
-    benchmark_features, load_benchmark, reseeded, run_protocol, run_zero_shot, seeded_subset, training_subset,
+    benchmark_features, load_benchmark, on_reseeded, on_training_subset, run_protocol, run_zero_shot, seeded_subset,
 )
 from neighborlib.wordnet import load_wordnet
 
@@ -270,8 +270,7 @@ for kk, table in ((3, 3), (5, 4)):
 # classifier, which the paper does not report, is the best method on both sets.
 #
 # The model's per-label mAP (0.215 on MIRFlickr, 0.061 on COCO) is far below the others'.
-# This is no bug: $\lVert A w
-Vert$ compares the labels of *one* image. Across images,
+# This is no bug: $\lVert A w \rVert$ compares the labels of *one* image. Across images,
 # $A$ changes and so does the scale of the norms, so ranking images for one label works
 # poorly. The paper reports only per-image top-k metrics, where this does not show. Epochs
 # are chosen by per-image mAP for every method, for that reason.
@@ -308,14 +307,10 @@ K_VALUES = [kk for kk in params.k_values if kk != params.k][: 2 if Q else None]
 OURS_K = ranking.transform_rank(LABEL_VECTORS[(MAIN, "word2vec")], params.k, **EQ3, **fit_settings("transform"))
 
 
-def with_seed(method, s):
-    return lambda data: method(reseeded(data, data.seed + s))
-
-
 start = time.perf_counter()
 sweep = run_protocol(b0, {**{f"k={kk}": ranking.transform_rank(LABEL_VECTORS[(MAIN, "word2vec")], kk, **EQ3,
                                                                **fit_settings("transform")) for kk in K_VALUES},
-                          **{f"seed +{s}": with_seed(OURS_K, s) for s in range(1, (0 if Q else params.seed_runs) + 1)}},
+                          **{f"seed +{s}": on_reseeded(OURS_K, s) for s in range(1, (0 if Q else params.seed_runs) + 1)}},
                      features=X0, n_splits=params.splits, seed=params.seed, upper_bound=False)
 TIMES[(MAIN, "Figure 8")] = time.perf_counter() - start
 CURVE_COLUMNS = {"F1@3_label": "C-F1, top 3", "F1@3_overall": "O-F1, top 3", "F1@5_label": "C-F1, top 5",
@@ -412,12 +407,8 @@ FRACTION_METHODS = {"Ours (word2vec)": lambda: ranking.transform_rank(LABEL_VECT
                     "One-vs-all": lambda: ranking.label_scorer("logistic", **fit_settings("logistic"))}
 
 
-def on_fraction(method, f):
-    return lambda data: method(training_subset(data, f))
-
-
 start = time.perf_counter()
-frac = run_protocol(b0, {f"{name} | {f}": on_fraction(make(), f) for f in FRACTIONS for name, make in FRACTION_METHODS.items()},
+frac = run_protocol(b0, {f"{name} | {f}": on_training_subset(make(), f) for f in FRACTIONS for name, make in FRACTION_METHODS.items()},
                     features=X0, n_splits=params.splits, seed=params.seed, upper_bound=False)
 TIMES[(MAIN, "training fractions")] = time.perf_counter() - start
 curve = pd.concat([frac.means(), MAIN_RESULTS[MAIN].means().loc[list(FRACTION_METHODS)].rename(index=lambda m: f"{m} | 1.0")])

@@ -8,7 +8,7 @@ from gensim.models import KeyedVectors
 
 from neighborlib import maps, methods, neighbourhoods
 from neighborlib.models import FUSION_MODELS, LTN, LinearLSTM, TrainConfig, train_neighbourhood_model
-from neighborlib.models.fusion import LTNAllVecs, LTNVecs, LTwin, LTwin2RNN, LTwinRNN, LZip, RTN
+from neighborlib.models.fusion import LTNVecs, LTwin, RTN
 from neighborlib.models.training import _neighbour_inputs
 from neighborlib.protocol import load_benchmark, run_protocol, split_data
 

@@ -2,6 +2,7 @@
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -267,6 +268,18 @@ def test_claims_verdicts_and_paired_gaps(synthetic_run):
         claims.verdict(0.1, tolerance=-1)
     with pytest.raises(KeyError, match="not a method"):
         claims.paired_gap(res, "LTN", "tags")
+    # the same gap read back from the run's long table (a grid file's rows), with a constant column
+    rows = res.records(m=3)
+    from_rows = claims.records_gap(rows, {"method": "visual", "m": 3}, {"method": "tags"}, "mAP_image")
+    np.testing.assert_array_equal(from_rows.differences, gap.differences)
+    assert from_rows.a == "method=visual, m=3" and from_rows.b == "method=tags"
+    with pytest.raises(ValueError, match="selects 0 rows"):
+        claims.records_gap(rows, {"method": "visual", "m": 6}, {"method": "tags"})
+    with pytest.raises(ValueError, match="need one row per split"):
+        claims.records_gap(pd.concat([rows, rows]), {"method": "visual"}, {"method": "tags"})
+    with pytest.raises(ValueError, match="ran on splits"):
+        claims.records_gap(rows[(rows["method"] != "visual") | (rows["split"] > 0)], {"method": "visual"},
+                           {"method": "tags"})
 
 
 def test_per_label_ap_is_the_mean_over_splits(synthetic_run):

@@ -52,3 +52,18 @@ def test_refined_tags_colours_tags_by_label():
     assert set(texts) == {"user tags", "refined", "dog", "cute", "puppy (0.4)"}
     assert texts["dog"] != texts["cute"]
     plt.close(fig)
+
+
+def test_metric_curves_take_styles_and_a_dashed_baseline():
+    import pandas as pd
+
+    table = pd.DataFrame({"LTN (n: id)": [0.60, 0.62, np.nan], "RTN (n: id)": [0.61, 0.63, 0.65]}, index=[3, 6, 12])
+    ax = plots.plot_metric_curves(table, "m", "mAP per label", styles={"RTN (n: id)": {"color": "red"}},
+                                  baseline=("visual-only", 0.58))
+    lines = {l.get_label(): l for l in ax.get_lines()}
+    assert set(lines) == {"LTN (n: id)", "RTN (n: id)", "visual-only"}
+    assert lines["RTN (n: id)"].get_color() == "red" and lines["RTN (n: id)"].get_marker() == "o"
+    assert lines["visual-only"].get_linestyle() == "--" and np.allclose(lines["visual-only"].get_ydata(), 0.58)
+    assert np.isnan(lines["LTN (n: id)"].get_ydata()[2])  # a setting that did not run stays a gap
+    assert ax.get_xlabel() == "m" and ax.get_ylabel() == "mAP per label"
+    plt.close(ax.figure)

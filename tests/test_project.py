@@ -109,6 +109,22 @@ def test_no_execution_metadata_in_sources_or_committed_notebooks(source: Path):
 
 
 @pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda p: p.name)
+def test_markdown_cells_are_whole_comments_without_control_characters(source: Path):
+    """A line of a markdown cell that is not a comment, or a control character, is the trace of an
+    escape gone wrong in an edit (``\\rVert`` written as a carriage return split one page's formula)."""
+    text = source.read_text(encoding="utf-8")
+    control = [text[:m.start()].count("\n") + 1 for m in re.finditer(r"[\x00-\x08\x0b-\x1f\x7f]", text)]
+    assert not control, f"{source.name}: control characters on lines {control}"
+    markdown, stray = False, []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# %%"):
+            markdown = "[markdown]" in line
+        elif markdown and line.strip() and not line.startswith("#"):
+            stray.append(n)
+    assert not stray, f"{source.name}: lines {stray} of a markdown cell are not comments"
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda p: p.name)
 def test_notebook_has_checked_parameters(source: Path):
     nb = jupytext.read(source)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]

@@ -176,3 +176,78 @@ def test_seeded_subset_is_sorted_reproducible_and_whole_when_large():
     np.testing.assert_array_equal(seeded_subset(50, 80), np.arange(50))
     with pytest.raises(ValueError, match="at least one"):
         seeded_subset(50, 0)
+
+
+def test_merge_records_replaces_rows_with_the_same_keys_and_keeps_the_rest(tmp_path):
+    import pandas as pd
+
+    from neighborlib.protocol import merge_records
+
+    keys = ["method", "m", "split"]
+    path = tmp_path / "grid" / "g.csv"
+    first = pd.DataFrame({"method": ["LTN", "LTN", "RTN"], "m": [3, 12, 3], "split": [0, 0, 0], "mAP": [0.1, 0.2, 0.3]})
+    merge_records(path, first, keys)
+    # a second run in another piece: one row redone (LTN, 12), one new (RTN, 12)
+    second = pd.DataFrame({"method": ["LTN", "RTN"], "m": [12, 12], "split": [0, 0], "mAP": [0.25, 0.4]})
+    merged = merge_records(path, second, keys)
+    on_disk = pd.read_csv(path)
+    pd.testing.assert_frame_equal(merged, on_disk)
+    assert list(zip(on_disk["method"], on_disk["m"], on_disk["mAP"])) == [
+        ("LTN", 3, 0.1), ("LTN", 12, 0.25), ("RTN", 3, 0.3), ("RTN", 12, 0.4)]
+    assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temporary
+
+
+def test_merge_records_refuses_duplicate_or_missing_keys_and_leaves_the_file(tmp_path):
+    import pandas as pd
+
+    from neighborlib.protocol import merge_records
+
+    path = tmp_path / "g.csv"
+    merge_records(path, pd.DataFrame({"method": ["LTN"], "split": [0], "mAP": [0.1]}), ["method", "split"])
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="share the keys"):
+        merge_records(path, pd.DataFrame({"method": ["A", "A"], "split": [0, 0], "mAP": [1, 2]}), ["method", "split"])
+    with pytest.raises(ValueError, match=r"lack the key column\(s\) \['m'\]"):
+        merge_records(path, pd.DataFrame({"method": ["A"], "split": [0]}), ["method", "m", "split"])
+    with pytest.raises(ValueError, match=r"g\.csv: no key column\(s\) \['m'\]"):
+        merge_records(path, pd.DataFrame({"method": ["A"], "m": [3], "split": [0]}), ["method", "m", "split"])
+    assert path.read_bytes() == before
+
+
+def test_run_grid_adds_each_fit_as_it_ends_and_resumes(tmp_path):
+    import pandas as pd
+
+    from neighborlib.protocol import run_grid
+
+    bench, path, calls = _bench(), tmp_path / "grid.csv", []
+
+    def make(name, shift):
+        def build():
+            calls.append(name)
+            return lambda data: data.Y("test") * 0.5 + shift * np.arange(4)  # deterministic scores
+        return build
+
+    fits = [("prior", {"m": m}, make(f"prior m={m}", m / 10)) for m in (1, 2)] + [("tag-only", {"m": 1}, methods.tag_only)]
+    table = run_grid(bench, fits, path, n_splits=2, columns={"device": "cpu"}, progress=False)
+    assert len(calls) == 2 and len(table) == 6 and set(table["device"]) == {"cpu"}
+    assert set(table["set"]) == {"Toy"} and set(table["images"]) == {400}
+    # the rows equal a plain protocol run of the same method (an independent reference)
+    ref = run_protocol(bench, {"tag-only": methods.tag_only()}, n_splits=2, progress=False, upper_bound=False)
+    got = table[table["method"] == "tag-only"].sort_values("split")
+    np.testing.assert_allclose(got["mAP_label"], [r["mAP_label"] for r in ref.metrics["tag-only"]])
+    # a second run skips every fit the file has ...
+    calls.clear()
+    again = run_grid(bench, fits, path, n_splits=2, progress=False)
+    assert calls == [] and again.equals(pd.read_csv(path))
+    # ... an interrupted one (a fit's rows missing) runs only that fit, and redo runs them all
+    pd.read_csv(path).query("not (method == 'prior' and m == 2)").to_csv(path, index=False)
+    run_grid(bench, fits, path, n_splits=2, progress=False)
+    assert calls == ["prior m=2"]
+    calls.clear()
+    redone = run_grid(bench, fits, path, n_splits=2, columns={"device": "cpu"}, redo=True, progress=False)
+    assert calls == ["prior m=1", "prior m=2"] and len(redone) == 6
+    pd.testing.assert_frame_equal(redone[table.columns], table, check_like=True)
+    # asking for more splits than the file has reruns the fit
+    calls.clear()
+    run_grid(bench, fits[:1], path, n_splits=3, progress=False)
+    assert calls == ["prior m=1"]

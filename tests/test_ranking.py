@@ -18,7 +18,7 @@ from neighborlib import claims
 from neighborlib.embeddings import label_word_vectors
 from neighborlib.metrics import average_precision_per_label, expected_random_ap
 from neighborlib.models.minibatch import SGDConfig
-from neighborlib.protocol import load_benchmark, reseeded, split_data
+from neighborlib.protocol import load_benchmark, on_reseeded, on_training_subset, reseeded, split_data, training_subset
 
 CFG = SGDConfig(epochs=2, min_epochs=1, batch_size=32, optimiser="adam")
 
@@ -74,6 +74,15 @@ def test_reseeded_keeps_the_split_and_changes_the_methods_streams(data):
     c, _ = method(other)
     np.testing.assert_array_equal(a, b)  # the same seed: the same bits
     assert not np.allclose(a, c)
+    np.testing.assert_array_equal(on_reseeded(method, 7 - data.seed)(data)[0], c)  # the page's seed study
+
+
+def test_on_training_subset_hands_the_method_the_subset(data):
+    seen = []
+    spy = on_training_subset(lambda d: seen.append(d) or np.zeros((len(d.test), d.labels.shape[1])), 0.3)
+    spy(data)
+    np.testing.assert_array_equal(seen[0].train, training_subset(data, 0.3).train)
+    assert len(seen[0].train) < len(data.train) and seen[0].test is data.test
 
 
 @pytest.mark.parametrize("n, m", [(5, 1), (5, 2), (6, 3), (4, 4)])
@@ -123,3 +132,15 @@ def test_wordnet_stand_in_does_not_depend_on_the_order_of_hypernyms(wordnet_root
     monkeypatch.setattr(Synset, "hypernyms", lambda self: list(reversed(original(self))))
     assert label_word_vectors(["frisbee"], kv, wn)[1].loc["frisbee", "source"] == first
     assert first == "WordNet hypernym (+1): disk"  # disk.n.02 sorts before plaything.n.01
+
+
+def test_harmonic_numbers_by_hand():
+    from fractions import Fraction
+
+    from neighborlib.metrics import harmonic_numbers
+
+    exact = [float(sum(Fraction(1, j) for j in range(1, r + 1))) for r in range(8)]
+    np.testing.assert_allclose(harmonic_numbers(7), exact, rtol=1e-15, atol=0)
+    assert harmonic_numbers(0).tolist() == [0.0]
+    with pytest.raises(ValueError, match="n_max must be >= 0"):
+        harmonic_numbers(-1)

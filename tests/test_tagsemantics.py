@@ -11,7 +11,6 @@ Cost: loading WordNet about 3-5 s, the rest well under a second.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np

@@ -11,7 +11,6 @@ of 1,500 words about 2 s.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from pathlib import Path
 

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..metrics import harmonic_numbers
 from .mangonet import _he
 
 __all__ = [
@@ -249,11 +250,8 @@ def softmax_loss(scores: torch.Tensor, targets: torch.Tensor, generator: torch.G
 
 def rank_weights(ranks: torch.Tensor) -> torch.Tensor:
     """WARP's weight of an estimated rank ``r``: ``L(r) = Σ_{j=1}^{r} 1/j`` (0 for ``r = 0``)."""
-    r = ranks.to(torch.float64)
-    # the harmonic number by its definition, exact for the small ranks of label sets
-    top = int(r.max()) if r.numel() else 0
-    table = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(1.0 / torch.arange(1, top + 1, dtype=torch.float64), 0)])
-    return table[ranks.long()].to(torch.float32)
+    top = int(ranks.max()) if ranks.numel() else 0
+    return torch.as_tensor(harmonic_numbers(top))[ranks.long().cpu()].to(device=ranks.device, dtype=torch.float32)
 
 
 def warp_draws(targets: torch.Tensor, generator: torch.Generator | None = None

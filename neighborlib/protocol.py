@@ -616,13 +616,13 @@ def run_grid(
         The file's whole table after the last fit.
     """
     path = Path(path)
-    done = pd.read_csv(path) if path.is_file() and not redo else None
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     constant = {"set": bench.title, "images": len(bench), **(columns or {})}
     todo = []
     for name, setting, make in fits:
         keys = {"set": bench.title, "images": len(bench), "method": name, **setting}
-        if done is not None and set(keys) <= set(done.columns):
-            rows = done[np.logical_and.reduce([(done[k] == v).to_numpy() for k, v in keys.items()])]
+        if not redo and set(keys) | {"split"} <= set(table.columns):
+            rows = table[np.logical_and.reduce([(table[k] == v).to_numpy() for k, v in keys.items()])]
             if set(range(n_splits)) <= set(rows["split"]):
                 continue
         todo.append((name, dict(setting), make))
@@ -631,7 +631,6 @@ def run_grid(
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"{bench.title} grid", unit="fit")
-    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     try:
         for name, setting, make in todo:
             res = run_protocol(bench, {name: make()}, n_splits=n_splits, seed=seed, features=features,

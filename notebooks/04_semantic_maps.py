@@ -357,11 +357,11 @@ pd.DataFrame({k: {"kept epoch": i[0]["epoch"], "s/epoch": i[0]["s/epoch"], "s": 
 GRID_MODELS = [("LTN", n, None) for n in MAPS] + [("RTN", n, None) for n in MAPS] + [
     (model, n, f) for model in ("LTN+Vecs", "LTN+AllVecs", "LTwin", "LTwin+RNN", "LTwin+2RNN", "LZip")
     for n in ("id", "w2v") for f in MAPS]
+FAMILIES = list(dict.fromkeys(model for model, _, _ in GRID_MODELS))
 if params.grid:
-    families = list(dict.fromkeys(model for model, _, _ in GRID_MODELS))
-    unknown = sorted(set(params.grid_models or []) - set(families))
+    unknown = sorted(set(params.grid_models or []) - set(FAMILIES))
     if unknown:
-        raise ValueError(f"grid_models: unknown model(s) {unknown}; the grid's are {families}")
+        raise ValueError(f"grid_models: unknown model(s) {unknown}; the grid's are {FAMILIES}")
     grid_index = subset_index(full, params.grid_images) if params.grid_images else np.arange(len(full))
     grid_bench, X_grid = full.subset(grid_index), X_full[grid_index]
     grid_fits = [(name(model, n, f), {"m": m_, "M": M_},
@@ -385,7 +385,6 @@ else:
     parts = grid_df["method"].str.extract(r"^(?P<model>\S+) \(n: (?P<n>\w+)(?:, f: (?P<f>\w+))?\)$")
     grid_df = pd.concat([grid_df, parts.fillna({"f": "-"})], axis=1)
     SIZES = sorted(set(zip(grid_df["m"], grid_df["M"])))
-    FAMILIES = list(dict.fromkeys(model for model, _, _ in GRID_MODELS))
     GRID_SPLITS = sorted(int(k) for k in grid_df["split"].unique())
     display(Markdown(
         f"Grid file `{GRID_FILE.name}`: {len(grid_df):,} fits on {grid_df['set'].iloc[0]}, "

@@ -75,6 +75,7 @@ __all__ = [
     "ZeroShotResult",
     "benchmark_features",
     "benchmark_maps",
+    "describe_splits",
     "label_splits",
     "load_benchmark",
     "merge_records",
@@ -433,12 +434,8 @@ class ProtocolResult:
         """One row per (method, split): ``method``, ``split``, every metric and the method's
         scalar choices (``epoch``, ``s/epoch``, ...; fitted objects are left out), plus the
         constant ``columns`` given (e.g. ``m=3, M=6``) - a long table to save and to plot."""
-        rows = []
-        for name, per_split in self.metrics.items():
-            for k, metrics in enumerate(per_split):
-                info = {key: v for key, v in self.info[name][k].items() if isinstance(v, (int, float, str, np.number))}
-                rows.append({**columns, "method": name, "split": k, **metrics, **info})
-        return pd.DataFrame(rows)
+        return pd.DataFrame([_record(columns, name, k, metrics, self.info[name][k])
+                             for name, per_split in self.metrics.items() for k, metrics in enumerate(per_split)])
 
     def per_label_ap(self, method: str) -> np.ndarray:
         """``(L,)`` AP of each label for ``method``, the mean over the splits (needs ``keep_scores``)."""
@@ -450,16 +447,38 @@ class ProtocolResult:
 
     def caption(self) -> str:
         """The line every table states: set, image count and split sizes."""
-        sizes = [(len(s.train), len(s.val), len(s.test)) for s in self.splits]
-        if len(set(sizes)) == 1:
-            part = "train {:,} / val {:,} / test {:,}".format(*sizes[0])
-        else:
-            lo, hi = np.min(sizes, axis=0), np.max(sizes, axis=0)
-            part = " / ".join(f"{n} {a:,}-{b:,}" for n, a, b in zip(("train", "val", "test"), lo, hi))
-        return (
-            f"{self.bench.describe()}; mean ± std over {len(self.splits)} seeded splits "
-            f"({part} images)"
-        )
+        return _caption(self.bench, self.splits)
+
+
+def _caption(bench: Benchmark, splits: Sequence[Split]) -> str:
+    sizes = [(len(s.train), len(s.val), len(s.test)) for s in splits]
+    if len(set(sizes)) == 1:
+        part = "train {:,} / val {:,} / test {:,}".format(*sizes[0])
+    else:
+        lo, hi = np.min(sizes, axis=0), np.max(sizes, axis=0)
+        part = " / ".join(f"{n} {a:,}-{b:,}" for n, a, b in zip(("train", "val", "test"), lo, hi))
+    return f"{bench.describe()}; mean ± std over {len(splits)} seeded splits ({part} images)"
+
+
+def describe_splits(
+    bench: Benchmark,
+    n_splits: int = 5,
+    *,
+    seed: int = 0,
+    fractions: tuple[float, float, float] = LTN_FRACTIONS,
+    every_image: bool = False,
+) -> str:
+    """The caption of a :func:`run_protocol` run of ``bench`` (set, image count, split sizes
+    after step 3) without running it: for tables read back from a grid file."""
+    splits = protocol_splits(bench, n_splits, seed, fractions=fractions, every_image=every_image)
+    return _caption(bench, [_split_data(bench, s, None, seed, every_image).split for s in splits])
+
+
+def _record(columns: Mapping[str, Any], name: str, split: int, metrics: Mapping[str, float],
+            info: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of a long table: ``columns``, the method, the split, its metrics and its scalar choices."""
+    scalars = {key: v for key, v in info.items() if isinstance(v, (int, float, str, np.number))}
+    return {**columns, "method": name, "split": split, **metrics, **scalars}
 
 
 class _Collector:
@@ -597,48 +616,71 @@ def run_grid(
     columns: Mapping[str, Any] | None = None,
     redo: bool = False,
     progress: bool = True,
+    evaluator: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
 ) -> pd.DataFrame:
-    """A grid of protocol runs, each added to the long table at ``path`` as soon as it ends.
+    """A grid of protocol fits, each (fit, split) added to the long table at ``path`` as soon as it ends.
+
+    The splits are :func:`run_protocol`'s. Within a split, the fits that share a setting share
+    one :class:`SplitData` (its cache: neighbour tables, a visual model several methods build
+    on), as the methods of one :func:`run_protocol` call do; so a fit's row equals that of a
+    protocol run of the fits with its setting.
 
     Args:
-        fits: ``(method name, setting, make)``: the setting's columns (e.g. ``{"m": 3, "M": 6}``)
-            and a function making the method; a name may recur with other settings.
-        path: the grid file (:func:`merge_records`, keyed by ``set``, ``images``, the method,
-            the setting's columns and the split).
-        n_splits, seed, features: as for :func:`run_protocol`.
+        fits: ``(method name, setting, make)``: the setting's columns (e.g. ``{"m": 3, "M": 6}``;
+            ``{}`` for none) and a function making the method; a name may recur with other settings.
+        path: the grid file (:func:`merge_records`, keyed by ``set``, ``images``, ``seed``, the
+            method, the setting's columns and the split).
+        n_splits, seed, features, evaluator: as for :func:`run_protocol`.
         columns: constant columns of every row (device, epochs, ...).
-        redo: run fits whose rows the file already has for every split; by default they are
-            skipped, so an interrupted grid resumes where it stopped and a grid can be run in
-            pieces (a fit's seeds depend on its split only, not on what ran before it).
-        progress: a tqdm bar over the fits.
+        redo: run the (fit, split) pairs the file already has; by default they are skipped, so
+            an interrupted grid resumes where it stopped and a grid can be run in pieces (a
+            fit's seeds depend on its split and ``seed`` only, not on what ran before it).
+        progress: a tqdm bar over the (fit, split) pairs to run.
 
     Returns:
         The file's whole table after the last fit.
+
+    Raises:
+        ValueError: the file exists without one of the key columns (a file of another layout).
     """
     path = Path(path)
     table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
-    constant = {"set": bench.title, "images": len(bench), **(columns or {})}
-    todo = []
-    for name, setting, make in fits:
-        keys = {"set": bench.title, "images": len(bench), "method": name, **setting}
-        if not redo and set(keys) | {"split"} <= set(table.columns):
-            rows = table[np.logical_and.reduce([(table[k] == v).to_numpy() for k, v in keys.items()])]
-            if set(range(n_splits)) <= set(rows["split"]):
-                continue
-        todo.append((name, dict(setting), make))
+    constant = {"set": bench.title, "images": len(bench), "seed": int(seed), **(columns or {})}
+    key_columns = ["set", "images", "seed", "method", *dict.fromkeys(k for _, setting, _ in fits for k in setting), "split"]
+    if path.is_file():
+        missing = [k for k in key_columns if k not in table.columns]
+        if missing:
+            raise ValueError(f"{path}: no key column(s) {missing}; it is not a grid file of this layout")
+
+    def done(name: str, setting: Mapping[str, Any], k: int) -> bool:
+        keys = {"set": bench.title, "images": len(bench), "seed": int(seed), "method": name, **setting, "split": k}
+        if redo or not set(keys) <= set(table.columns):
+            return False
+        return bool(np.logical_and.reduce([(table[c] == v).to_numpy() for c, v in keys.items()]).any())
+
+    todo = [[(name, dict(setting), make) for name, setting, make in fits if not done(name, setting, k)]
+            for k in range(n_splits)]
+    score = evaluator or _metrics.evaluate
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), desc=f"{bench.title} grid", unit="fit")
+        bar = tqdm(total=sum(map(len, todo)), desc=f"{bench.title} grid", unit="fit")
     try:
-        for name, setting, make in todo:
-            res = run_protocol(bench, {name: make()}, n_splits=n_splits, seed=seed, features=features,
-                               upper_bound=False, progress=False)
-            table = merge_records(path, res.records(**constant, **setting),
-                                  ["set", "images", "method", *setting, "split"])
-            if bar is not None:
-                bar.update(1)
+        for split, pending in zip(protocol_splits(bench, n_splits, seed), todo):
+            groups: dict[tuple, list] = {}
+            for fit in pending:  # fits of one setting share a split's data, as in one protocol run
+                groups.setdefault(tuple(sorted(fit[1].items(), key=str)), []).append(fit)
+            for group in groups.values():
+                data = _split_data(bench, split, features, seed)
+                y_test = data.Y("test")
+                for name, setting, make in group:
+                    runs = _Collector([name], False, False, 1, "", "method")
+                    runs.add(name, make()(data), y_test, lambda s: score(s, y_test))
+                    row = _record({**constant, **setting}, name, split.index, runs.metrics[name][0], runs.info[name][0])
+                    table = merge_records(path, pd.DataFrame([row]), [k for k in key_columns if k in row])
+                    if bar is not None:
+                        bar.update(1)
     finally:
         if bar is not None:
             bar.close()

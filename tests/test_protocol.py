@@ -8,7 +8,7 @@ from neighborlib import methods
 from neighborlib.data import SocialImageDataset
 from neighborlib.metrics import evaluate
 from neighborlib.models import TagLogistic
-from neighborlib.protocol import LTN_FRACTIONS, Benchmark, load_benchmark, protocol_splits, run_protocol
+from neighborlib.protocol import LTN_FRACTIONS, Benchmark, describe_splits, load_benchmark, protocol_splits, run_protocol
 
 
 def _bench(n=400, seed=0) -> Benchmark:
@@ -223,31 +223,73 @@ def test_run_grid_adds_each_fit_as_it_ends_and_resumes(tmp_path):
 
     def make(name, shift):
         def build():
-            calls.append(name)
-            return lambda data: data.Y("test") * 0.5 + shift * np.arange(4)  # deterministic scores
+            def method(data):
+                calls.append((name, data.split.index))
+                return data.Y("test") * 0.5 + shift * np.arange(4)  # deterministic scores
+            return method
         return build
 
     fits = [("prior", {"m": m}, make(f"prior m={m}", m / 10)) for m in (1, 2)] + [("tag-only", {"m": 1}, methods.tag_only)]
     table = run_grid(bench, fits, path, n_splits=2, columns={"device": "cpu"}, progress=False)
-    assert len(calls) == 2 and len(table) == 6 and set(table["device"]) == {"cpu"}
-    assert set(table["set"]) == {"Toy"} and set(table["images"]) == {400}
+    assert len(calls) == 4 and len(table) == 6 and set(table["device"]) == {"cpu"}
+    assert set(table["set"]) == {"Toy"} and set(table["images"]) == {400} and set(table["seed"]) == {0}
     # the rows equal a plain protocol run of the same method (an independent reference)
     ref = run_protocol(bench, {"tag-only": methods.tag_only()}, n_splits=2, progress=False, upper_bound=False)
     got = table[table["method"] == "tag-only"].sort_values("split")
     np.testing.assert_allclose(got["mAP_label"], [r["mAP_label"] for r in ref.metrics["tag-only"]])
-    # a second run skips every fit the file has ...
+    # a second run skips every (fit, split) the file has ...
     calls.clear()
     again = run_grid(bench, fits, path, n_splits=2, progress=False)
     assert calls == [] and again.equals(pd.read_csv(path))
-    # ... an interrupted one (a fit's rows missing) runs only that fit, and redo runs them all
-    pd.read_csv(path).query("not (method == 'prior' and m == 2)").to_csv(path, index=False)
+    # ... an interrupted one (one fit's row of split 1 missing) runs only that pair, and redo runs them all
+    pd.read_csv(path).query("not (method == 'prior' and m == 2 and split == 1)").to_csv(path, index=False)
     run_grid(bench, fits, path, n_splits=2, progress=False)
-    assert calls == ["prior m=2"]
+    assert calls == [("prior m=2", 1)]
     calls.clear()
     redone = run_grid(bench, fits, path, n_splits=2, columns={"device": "cpu"}, redo=True, progress=False)
-    assert calls == ["prior m=1", "prior m=2"] and len(redone) == 6
+    assert calls == [("prior m=1", 0), ("prior m=2", 0), ("prior m=1", 1), ("prior m=2", 1)] and len(redone) == 6
     pd.testing.assert_frame_equal(redone[table.columns], table, check_like=True)
-    # asking for more splits than the file has reruns the fit
+    # more splits than the file has runs the new split only; another base seed is another grid
     calls.clear()
     run_grid(bench, fits[:1], path, n_splits=3, progress=False)
-    assert calls == ["prior m=1"]
+    assert calls == [("prior m=1", 2)]
+    calls.clear()
+    reseeded = run_grid(bench, fits[:1], path, n_splits=1, seed=5, progress=False)
+    assert calls == [("prior m=1", 0)] and sorted(set(reseeded["seed"])) == [0, 5]
+
+
+def test_run_grid_shares_a_split_between_fits_of_one_setting_and_takes_an_evaluator(tmp_path):
+    import pandas as pd
+
+    from neighborlib.protocol import run_grid
+
+    bench, seen = _bench(), []
+
+    def make(tag):
+        def build():
+            def method(data):
+                seen.append((tag, data))
+                return data.cached(("prior",), lambda: data.Y("train").mean(0)) + np.zeros(data.Y("test").shape)
+            return method
+        return build
+
+    fits = [("a", {"m": 1}, make("a1")), ("b", {"m": 1}, make("b1")), ("a", {"m": 2}, make("a2"))]
+    evaluator = lambda s, t: {"hits": float((s > 0.3).sum())}  # noqa: E731
+    table = run_grid(bench, fits, tmp_path / "g.csv", n_splits=1, evaluator=evaluator, progress=False)
+    assert seen[0][1] is seen[1][1] and seen[2][1] is not seen[0][1]  # (a, 1) and (b, 1) saw one SplitData; (a, 2) another
+    assert "hits" in table.columns and "mAP_label" not in table.columns
+    # a file of another layout (no seed column: written before seeds were keys) is refused before any fit
+    old = tmp_path / "old.csv"
+    pd.DataFrame({"set": ["Toy"], "images": [400], "method": ["a"], "m": [1], "split": [0], "hits": [1.0]}).to_csv(old, index=False)
+    seen.clear()
+    with pytest.raises(ValueError, match=r"old\.csv: no key column\(s\) \['seed'\]"):
+        run_grid(bench, fits, old, n_splits=1, progress=False)
+    assert seen == []
+
+
+def test_describe_splits_is_the_caption_of_the_run_it_describes():
+    bench = _bench()
+    res = run_protocol(bench, {"tag-only": methods.tag_only()}, n_splits=3, seed=2, progress=False)
+    assert describe_splits(bench, 3, seed=2) == res.caption()
+    assert describe_splits(bench, 3, seed=2) != describe_splits(bench, 1, seed=2)  # "over 1 seeded splits"
+    assert "over 3 seeded splits (train" in res.caption()

@@ -79,6 +79,7 @@ __all__ = [
     "label_splits",
     "load_benchmark",
     "merge_records",
+    "records_table",
     "on_reseeded",
     "on_training_subset",
     "protocol_splits",
@@ -569,6 +570,22 @@ def run_protocol(
     return ProtocolResult(bench, evaluated, runs.metrics, runs.info, runs.scores)
 
 
+def records_table(records: pd.DataFrame, columns: Sequence[str], methods: Sequence[str] | None = None,
+                  digits: int = 3) -> pd.DataFrame:
+    """Methods x ``columns`` of a long table (:meth:`ProtocolResult.records`, a grid file),
+    each cell ``"mean ± std"`` over the method's rows (its splits), as :meth:`ProtocolResult.table`
+    formats a run; rows in the order of ``methods`` (default: their first appearance)."""
+    names = list(methods) if methods is not None else list(dict.fromkeys(records["method"]))
+    missing = [m for m in names if not (records["method"] == m).any()]
+    if missing:
+        raise KeyError(f"no rows for method(s) {missing}")
+    rows = {m: _metrics.format_mean_std(_metrics.summarise(records.loc[records["method"] == m, list(columns)].to_dict("records")),
+                                        digits) for m in names}
+    df = pd.DataFrame(rows).T
+    df.index.name = "method"
+    return df
+
+
 def merge_records(path: str | os.PathLike, records: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Add ``records`` (:meth:`ProtocolResult.records` rows) to the long table at ``path``.
 
@@ -617,6 +634,8 @@ def run_grid(
     redo: bool = False,
     progress: bool = True,
     evaluator: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
+    fractions: tuple[float, float, float] = LTN_FRACTIONS,
+    every_image: bool = False,
 ) -> pd.DataFrame:
     """A grid of protocol fits, each (fit, split) added to the long table at ``path`` as soon as it ends.
 
@@ -630,7 +649,7 @@ def run_grid(
             ``{}`` for none) and a function making the method; a name may recur with other settings.
         path: the grid file (:func:`merge_records`, keyed by ``set``, ``images``, ``seed``, the
             method, the setting's columns and the split).
-        n_splits, seed, features, evaluator: as for :func:`run_protocol`.
+        n_splits, seed, features, evaluator, fractions, every_image: as for :func:`run_protocol`.
         columns: constant columns of every row (device, epochs, ...).
         redo: run the (fit, split) pairs the file already has; by default they are skipped, so
             an interrupted grid resumes where it stopped and a grid can be run in pieces (a
@@ -667,12 +686,12 @@ def run_grid(
 
         bar = tqdm(total=sum(map(len, todo)), desc=f"{bench.title} grid", unit="fit")
     try:
-        for split, pending in zip(protocol_splits(bench, n_splits, seed), todo):
+        for split, pending in zip(protocol_splits(bench, n_splits, seed, fractions=fractions, every_image=every_image), todo):
             groups: dict[tuple, list] = {}
             for fit in pending:  # fits of one setting share a split's data, as in one protocol run
                 groups.setdefault(tuple(sorted(fit[1].items(), key=str)), []).append(fit)
             for group in groups.values():
-                data = _split_data(bench, split, features, seed)
+                data = _split_data(bench, split, features, seed, every_image)
                 y_test = data.Y("test")
                 for name, setting, make in group:
                     runs = _Collector([name], False, False, 1, "", "method")

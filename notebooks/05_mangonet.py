@@ -85,7 +85,8 @@ from neighborlib.models.minibatch import SGDConfig
 from neighborlib.notebook import real_sets, start_chapter
 from neighborlib.paths import checkout_root
 from neighborlib.protocol import (
-    benchmark_features, benchmark_maps, describe_splits, load_benchmark, run_grid, run_protocol, seeded_subset,
+    benchmark_features, benchmark_maps, describe_splits, load_benchmark, records_table, run_grid, run_protocol,
+    seeded_subset,
 )
 
 # %% tags=["parameters"]
@@ -575,13 +576,6 @@ def grid_order(title):
     return [k for k in method_set(title, F, ms) if k in set(rows["method"])]
 
 
-def grid_table(title, columns=COLUMNS):
-    """Methods x ``columns`` of a set's grid rows, each cell "mean ± std" over its splits."""
-    rows = GRID[title]
-    return pd.DataFrame({k: metrics.format_mean_std(metrics.summarise(rows.loc[rows["method"] == k, columns].to_dict("records")))
-                         for k in grid_order(title)}).T
-
-
 if not GRID:
     display(Markdown("**The five-split grid has not been run for these photos** (`grid=True` writes it): this "
                      "section's tables and figure are left out, and the claims rest on the live split alone."))
@@ -593,7 +587,7 @@ for title, rows in GRID.items():
         f"thread(s), InsAtten width {', '.join(map(str, sorted(rows['width'].unique())))}). "
         + describe_splits(SETS[title][0], len(splits_run), seed=params.seed)
         + "; at most 3 labels per image above 0.5"))
-    display(grid_table(title))
+    display(records_table(GRID[title], COLUMNS, grid_order(title)))
 
 # %% [markdown]
 # Over five splits the means move by 0.01 to 0.03 mAP$_C$ from split to split: more than
@@ -724,7 +718,8 @@ for s_, c, p, a, b_, metric in checks:
     live, five = live_and_grid(s_, a, b_, metric)
     vs = lambda g_: f" (vs {g_[1]})" if b_ is None else ""  # noqa: E731
     rows.append({"set": s_, "claim": c, "paper": p,
-                 "live split": f"{live[0].mean:+.3f}{vs(live)}" if live else "not run live",
+                 "live split": ((str(live[0]) if live[0].differences.size > 1 else f"{live[0].mean:+.3f}") + vs(live)
+                                if live else "not run live"),
                  "verdict (live)": claims.verdict(live[0], tolerance=NOISE if params.splits == 1 else 0.0) if live else "-",
                  f"{N_GRID} splits": f"{five[0]}{vs(five)}" if five else "-",
                  f"verdict ({N_GRID} splits)": claims.verdict(five[0]) if five else "-"})

@@ -293,3 +293,23 @@ def test_describe_splits_is_the_caption_of_the_run_it_describes():
     assert describe_splits(bench, 3, seed=2) == res.caption()
     assert describe_splits(bench, 3, seed=2) != describe_splits(bench, 1, seed=2)  # "over 1 seeded splits"
     assert "over 3 seeded splits (train" in res.caption()
+
+
+def test_records_table_formats_a_long_table_as_the_run_formats_itself(tmp_path):
+    from neighborlib.protocol import WEAK_FRACTIONS, records_table, run_grid
+
+    bench = _bench()
+    prior = lambda data: np.tile(data.Y("train").mean(0), (len(data.test), 1))  # noqa: E731
+    res = run_protocol(bench, {"tag-only": methods.tag_only(), "prior": prior}, n_splits=3,
+                       progress=False, upper_bound=False)
+    cols = ["mAP_label", "mAP_image"]
+    got = records_table(res.records(), cols, ["prior", "tag-only"])
+    assert list(got.index) == ["prior", "tag-only"]
+    assert got.equals(res.table(cols).loc[["prior", "tag-only"]])
+    with pytest.raises(KeyError, match="LTN"):
+        records_table(res.records(), cols, ["LTN"])
+    # a grid on the weak-supervision chapter's splits (every image, its fractions) equals its protocol run
+    weak = dict(fractions=WEAK_FRACTIONS, every_image=True)
+    grid = run_grid(bench, [("tag-only", {}, methods.tag_only)], tmp_path / "g.csv", n_splits=2, progress=False, **weak)
+    ref = run_protocol(bench, {"tag-only": methods.tag_only()}, n_splits=2, progress=False, upper_bound=False, **weak)
+    assert records_table(grid, cols).equals(ref.table(cols))

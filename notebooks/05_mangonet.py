@@ -569,11 +569,14 @@ if GRID_FILE.is_file() and REAL and not Q:
             GRID[title] = rows
 
 
+def mangonet_sizes(title):
+    """The neighbourhood sizes of the plain MangoNet-m rows of a set's grid rows, ascending."""
+    return sorted(int(k.rsplit("-m", 1)[1]) for k in GRID[title]["method"].unique() if k.startswith("MangoNet-m") and "," not in k)
+
+
 def grid_order(title):
     """The grid's methods of a set in the order of the live tables, MangoNet at each m the file has."""
-    rows, F = GRID[title], SETS[title][2]
-    ms = sorted(int(k.rsplit("-m", 1)[1]) for k in rows["method"].unique() if k.startswith("MangoNet-m") and "," not in k)
-    return [k for k in method_set(title, F, ms) if k in set(rows["method"])]
+    return [k for k in method_set(title, SETS[title][2], mangonet_sizes(title)) if k in set(GRID[title]["method"])]
 
 
 if not GRID:
@@ -611,7 +614,7 @@ for title, rows in GRID.items():
 if GRID:
     fig, axes = plt.subplots(len(GRID), 2, figsize=(10.4, 3.9 * len(GRID)), squeeze=False)
     for (ax, ax_gain), (title, rows) in zip(axes, GRID.items()):
-        ms = sorted(int(k.rsplit("-m", 1)[1]) for k in grid_order(title) if k.startswith("MangoNet-m") and "," not in k)
+        ms = mangonet_sizes(title)
         per_split = rows.pivot(index="split", columns="method", values="mAP_C")
         mango = per_split[[f"MangoNet-m{m_}" for m_ in ms]].to_numpy()
         ax.errorbar(ms, mango.mean(0), yerr=mango.std(0, ddof=1), marker="o", capsize=3, color="C0", label="MangoNet")

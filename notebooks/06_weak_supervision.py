@@ -549,7 +549,7 @@ FIVE = {}  # (set title, task) -> its rows of the grid file (these photos, this 
 if GRID_FILE.is_file() and REAL and not Q:
     grid_df = pd.read_csv(GRID_FILE)
     for title, (b, _, _) in SETS.items():
-        for task, live in (("annotation", ANNOTATION), ("refinement", REFINEMENT)):
+        for task in ("annotation", "refinement"):
             rows = grid_df[(grid_df["set"] == b.title) & (grid_df["images"] == len(b)) & (grid_df["seed"] == params.seed)
                            & (grid_df["task"] == task)]
             if len(rows):
@@ -557,11 +557,11 @@ if GRID_FILE.is_file() and REAL and not Q:
 if not FIVE:
     display(Markdown("**The five-split grid has not been run for these photos** (`grid=True` writes it): the "
                      "claims rest on the live split alone."))
+captions = {title: describe_splits(SETS[title][0], rows["split"].nunique(), seed=params.seed, fractions=WEAK_FRACTIONS,
+                                  every_image=True) for (title, _), rows in FIVE.items()}  # both tasks share the splits
 for (title, task), rows in FIVE.items():
     order = [k for k in (ANNOTATION if task == "annotation" else REFINEMENT)[title].metrics if k in set(rows["method"])]
-    display(Markdown(f"**{title}, {task}, {rows['split'].nunique()} splits.** "
-                     + describe_splits(SETS[title][0], rows["split"].nunique(), seed=params.seed, fractions=WEAK_FRACTIONS,
-                                       every_image=True) + "."))
+    display(Markdown(f"**{title}, {task}, {rows['split'].nunique()} splits.** {captions[title]}."))
     display(records_table(rows, COLUMNS + ["imAP_labelled"], order))
 
 # %% [markdown]
